@@ -1,0 +1,1 @@
+"""The competency suite's domain, services and adapters (no Azure Functions imports here)."""

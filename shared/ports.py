@@ -1,0 +1,178 @@
+"""The ports the services talk to: a document store and a message queue.
+
+Adapters: ``shared.adapters.sqlite_store`` / ``cosmos_store`` and ``sqlite_queue`` /
+``storage_queue``. Every adapter passes the same contract tests (tests/integration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Document = dict[str, Any]
+
+
+class StoreError(Exception):
+    """Base of the typed errors every document store adapter raises."""
+
+    status: int = 500
+
+
+class NotFoundError(StoreError):
+    status = 404
+
+
+class ConflictError(StoreError):
+    """A document with that id already exists in the partition."""
+
+    status = 409
+
+
+class PreconditionFailedError(StoreError):
+    """The ETag condition did not hold: someone else changed the document."""
+
+    status = 412
+
+
+class StoreUnavailableError(StoreError):
+    status = 503
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A document as read from the store, with the ETag to condition a later write on."""
+
+    body: Document
+    etag: str
+
+
+@dataclass(frozen=True)
+class PatchOp:
+    """One patch operation (Cosmos DB partial document update semantics)."""
+
+    op: Literal["set", "add", "incr", "remove"]
+    path: str  # "/field" or "/a/b"
+    value: Any = None
+
+
+@dataclass
+class StoreStats:
+    """Requests sent to the store (a query page counts as one), for benchmarks and tests."""
+
+    point_reads: int = 0
+    writes: int = 0
+    queries: int = 0
+    cross_partition_queries: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.point_reads + self.writes + self.queries + self.cross_partition_queries
+
+    def reset(self) -> None:
+        self.point_reads = self.writes = self.queries = self.cross_partition_queries = 0
+
+
+class DocumentStore(Protocol):
+    """One container of JSON documents, partitioned by ``partition_key``.
+
+    Every document has ``id`` (unique within its partition) and ``pk`` (set by the store
+    from the partition key argument). Queries are structured (types, equality filters,
+    ordering, limit) so that each adapter translates them to its own language.
+    """
+
+    stats: StoreStats
+
+    def read(self, partition_key: str, doc_id: str) -> Stored | None: ...
+
+    def create(self, partition_key: str, doc: Document) -> Stored:
+        """Insert; ``ConflictError`` when the id exists in the partition."""
+        ...
+
+    def upsert(self, partition_key: str, doc: Document) -> Stored: ...
+
+    def replace(self, partition_key: str, doc: Document, *, if_match: str | None = None) -> Stored:
+        """Replace an existing document; ``NotFoundError`` / ``PreconditionFailedError``."""
+        ...
+
+    def delete(self, partition_key: str, doc_id: str, *, if_match: str | None = None) -> None:
+        """Delete; ``NotFoundError`` when absent, ``PreconditionFailedError`` on ETag mismatch."""
+        ...
+
+    def patch(
+        self,
+        partition_key: str,
+        doc_id: str,
+        operations: Sequence[PatchOp],
+        *,
+        if_match: str | None = None,
+    ) -> Stored: ...
+
+    def query(
+        self,
+        partition_key: str,
+        *,
+        types: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Stored]:
+        """Documents of one partition; ``where`` is equality on (dotted) field paths."""
+        ...
+
+    def query_all(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Stored]:
+        """The same across partitions (nightly fan-out, alert sweeps; never on a hot path)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    id: str
+    pop_receipt: str
+    body: Document
+    dequeue_count: int
+    queue: str
+    inserted_at: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class MessageQueue(Protocol):
+    """Storage-queue semantics: at-least-once, visibility timeout, dequeue count, poison queue.
+
+    ``receive`` moves a message that has been dequeued more than ``max_dequeue_count``
+    times to ``<queue>-poison`` instead of returning it (what the Functions host does).
+    """
+
+    def send(self, queue: str, body: Mapping[str, Any], *, delay_seconds: int = 0) -> None: ...
+
+    def send_many(self, queue: str, bodies: Iterable[Mapping[str, Any]]) -> int: ...
+
+    def receive(
+        self,
+        queue: str,
+        *,
+        max_messages: int = 16,
+        visibility_timeout: int = 30,
+        max_dequeue_count: int = 5,
+    ) -> list[QueueMessage]: ...
+
+    def delete(self, message: QueueMessage) -> None: ...
+
+    def approximate_count(self, queue: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def poison_queue_name(queue: str) -> str:
+    return f"{queue}-poison"

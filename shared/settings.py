@@ -1,0 +1,115 @@
+"""Every setting of the suite: named, typed, documented (README "Settings").
+
+Values come from the environment (Azure app settings, or ``local.settings.json`` under
+Core Tools). A bad value stops start-up with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, HttpUrl, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+
+    # Embedded default (SQLite) lives here.
+    data_dir: Path = Field(default=Path(".devdata"), description="Folder of the embedded store and queue.")
+
+    # Azure Cosmos DB: used when the endpoint is set.
+    cosmos_endpoint: HttpUrl | None = Field(default=None, description="Cosmos DB account endpoint.")
+    cosmos_key: str | None = Field(default=None, repr=False, description="Account key; without it azure-identity is used.")
+    cosmos_database: str = Field(default="competency", min_length=1, max_length=255)
+    cosmos_container: str = Field(default="suite", min_length=1, max_length=255)
+    cosmos_connection_verify: bool = Field(default=True, description="Verify the endpoint's TLS certificate.")
+
+    # Azure Storage queues: used when a connection is set (same setting as the Functions host).
+    storage_connection: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("AzureWebJobsStorage", "STORAGE_CONNECTION"),
+        description="Storage connection string for queues.",
+    )
+    storage_queue_service_uri: HttpUrl | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__queueServiceUri", "STORAGE_QUEUE_SERVICE_URI"),
+        description="Queue service URI for identity-based connections.",
+    )
+    evaluation_queue: str = Field(default="evaluate-partner", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    imports_queue: str = Field(default="import-users", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    alerts_queue: str = Field(default="dispatch-alerts", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    max_dequeue_count: int = Field(default=5, ge=1, le=100)
+
+    # Entra ID bearer tokens of the HTTP API.
+    auth_audience: str = Field(default="api://competency-suite", min_length=1)
+    auth_issuer: str = Field(
+        default="https://login.microsoftonline.com/{tid}/v2.0",
+        description="Issuer template; {tid} is the token's tenant.",
+    )
+    auth_jwks_url: HttpUrl = Field(default=HttpUrl("https://login.microsoftonline.com/common/discovery/v2.0/keys"))
+    program_tenant_id: str | None = Field(
+        default=None,
+        description="Tenant whose tokens may carry the Program.* roles; unset accepts any tenant (local only).",
+    )
+
+    # Nightly evaluation.
+    evaluation_schedule: str = Field(default="0 0 2 * * *", description="NCRONTAB, UTC.")
+    alert_window_days: int = Field(default=60, ge=1, le=365)
+
+    # Catalog (a folder of JSON files); the shipped one by default.
+    catalog_dir: Path | None = None
+
+    # --- directory (Microsoft Graph) settings ---
+
+    # --- MSA sign-in settings ---
+
+    # --- add_users settings ---
+
+    # --- alerts settings ---
+
+    @field_validator("auth_issuer")
+    @classmethod
+    def _issuer_has_tenant(cls, value: str) -> str:
+        if "{tid}" not in value:
+            raise ValueError("must contain {tid}")
+        return value
+
+    @field_validator("evaluation_schedule")
+    @classmethod
+    def _six_fields(cls, value: str) -> str:
+        if len(value.split()) != 6:
+            raise ValueError("an NCRONTAB expression has six fields: second minute hour day month weekday")
+        return value
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+        parts.append(f"{name}: {item['msg']}")
+    return "invalid setting(s): " + "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+Mode = Literal["embedded", "azure"]
