@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` and `make test` (both install what they need).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 7071
+DATA_DIR ?= .devdata
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint typecheck bench openapi lock clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(PY) -m devhost serve --port $(PORT) --data-dir $(DATA_DIR)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy function_app.py functions shared devhost bench
+
+bench: install
+	$(PY) -m bench $(if $(QUICK),--quick,)
+
+openapi: install
+	$(PY) -m functions.openapi
+
+# Re-pin after editing pyproject.toml: requirements.txt (Azure's build) and the dev lock.
+lock:
+	$(PY) -m piptools compile --quiet --strip-extras --no-header --output-file requirements.txt pyproject.toml
+	$(PY) -m piptools compile --quiet --strip-extras --no-header --extra dev --output-file requirements-dev.txt pyproject.toml
+
+clean:
+	rm -rf $(VENV) node_modules $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Azure Functions entry points: one Blueprint per capability, thin triggers."""

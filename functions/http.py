@@ -1,0 +1,301 @@
+"""How every HTTP function is declared and run: one place for auth, errors and parsing.
+
+``endpoint`` registers a function on a Blueprint together with its access ``Rule`` and its
+OpenAPI description; the registry it fills is what the OpenAPI document, the 404/405
+fallback and the authorisation-matrix test read, so no second routing table exists.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import azure.functions as func
+
+from shared.auth import Caller, Rule
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ProblemError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from shared.logs import correlation_id, new_correlation_id
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger("competency.http")
+
+PROBLEM_JSON = "application/problem+json"
+MAX_JSON_BYTES = 1_000_000
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One HTTP operation as declared; read by OpenAPI, the fallback and the tests."""
+
+    name: str
+    route: str  # Azure route template below /api, e.g. "partners/{partnerId}"
+    method: str
+    rule: Rule
+    summary: str
+    tags: tuple[str, ...] = ()
+    request: str | None = None  # "module:Model" or "csv" etc., resolved lazily for OpenAPI
+    request_types: tuple[str, ...] = ("application/json",)
+    response: str | None = None  # "module:Model" or "module:SCHEMA" (a JSON schema dict)
+    response_type: str = "application/json"
+    status: int = 200
+    responses: Mapping[int, str] = field(default_factory=dict)  # extra statuses → description
+    query: Mapping[str, str] = field(default_factory=dict)  # query parameter → description
+    headers: Mapping[str, str] = field(default_factory=dict)  # request header → description
+
+
+OPERATIONS: list[Operation] = []
+
+
+def route_regex(route: str) -> re.Pattern[str]:
+    """Azure route template → regex (``{name}``, ``{name?}``, ``{*rest}``)."""
+    pattern = ""
+    for part in route.strip("/").split("/"):
+        m = re.fullmatch(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(\??)(?::[^}]*)?\}", part)
+        if not m:
+            pattern += "/" + re.escape(part)
+        elif m.group(1):
+            pattern += f"(?:/(?P<{m.group(2)}>.*))?"
+        elif m.group(3):
+            pattern += f"(?:/(?P<{m.group(2)}>[^/]+))?"
+        else:
+            pattern += f"/(?P<{m.group(2)}>[^/]+)"
+    return re.compile("^" + pattern + "/?$")
+
+
+@dataclass
+class Call:
+    """What a handler gets: the request, the authenticated caller and the partner in scope."""
+
+    req: func.HttpRequest
+    caller: Caller | None
+    partner: dict[str, Any] | None
+    correlation_id: str
+
+    def path(self, name: str) -> str:
+        return self.req.route_params[name]
+
+    def query(self, name: str) -> str | None:
+        return self.req.params.get(name)
+
+    @property
+    def partner_id(self) -> str:
+        assert self.partner is not None
+        return str(self.partner["partnerId"])
+
+    def header(self, name: str) -> str | None:
+        return self.req.headers.get(name)
+
+    def content_type(self) -> str:
+        return (self.req.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def body_bytes(self, *, limit: int) -> bytes:
+        body = self.req.get_body() or b""
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is {len(body)} bytes; the limit is {limit} bytes.")
+        return body
+
+    def json(self, *, limit: int = MAX_JSON_BYTES) -> Any:
+        if self.content_type() not in ("application/json", "") and not self.content_type().endswith("+json"):
+            raise UnsupportedMediaType("Send the body as application/json.")
+        body = self.body_bytes(limit=limit)
+        if not body.strip():
+            raise BadRequest("The request body is empty; a JSON document is expected.")
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+
+    def model(self, model: type[M], *, limit: int = MAX_JSON_BYTES) -> M:
+        return parse_model(model, self.json(limit=limit))
+
+
+def parse_model(model: type[M], data: Any) -> M:
+    """Validate a decoded body; every field error reported as RFC 9457 ``errors``."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {
+                "pointer": "#/" + "/".join(str(p) for p in e["loc"]),
+                "detail": e["msg"],
+            }
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ValidationFailed("The request body does not match the expected shape.", errors=errors) from None
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(data, separators=(",", ":"), default=str),
+        status_code=status,
+        headers={**SECURITY_HEADERS, **(headers or {})},
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def no_content() -> func.HttpResponse:
+    return func.HttpResponse(status_code=204, headers=dict(SECURITY_HEADERS))
+
+
+def problem_response(error: ProblemError, *, instance: str | None = None, cid: str | None = None) -> func.HttpResponse:
+    body = error.to_problem(instance)
+    if cid:
+        body["correlationId"] = cid
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=error.status,
+        headers={**SECURITY_HEADERS, **error.headers},
+        mimetype=PROBLEM_JSON,
+        charset="utf-8",
+    )
+
+
+# --- registration ---------------------------------------------------------------------------
+
+Handler = Callable[[Call], func.HttpResponse]
+
+
+def endpoint(
+    bp: func.Blueprint,
+    route: str,
+    method: str,
+    *,
+    name: str,
+    rule: Rule,
+    summary: str,
+    tags: Iterable[str] = (),
+    request: str | None = None,
+    request_types: Iterable[str] = ("application/json",),
+    response: str | None = None,
+    response_type: str = "application/json",
+    status: int = 200,
+    responses: Mapping[int, str] | None = None,
+    query: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as an anonymous-level HTTP function guarded by ``rule``."""
+    operation = Operation(
+        name=name,
+        route=route,
+        method=method.upper(),
+        rule=rule,
+        summary=summary,
+        tags=tuple(tags),
+        request=request,
+        request_types=tuple(request_types),
+        response=response,
+        response_type=response_type,
+        status=status,
+        responses=dict(responses or {}),
+        query=dict(query or {}),
+        headers=dict(headers or {}),
+    )
+
+    def register(handler: Handler) -> Handler:
+        def run(req: func.HttpRequest) -> func.HttpResponse:
+            return invoke(operation, handler, req)
+
+        run.__name__ = name
+        run.__qualname__ = name
+        run.__doc__ = summary
+        bp.function_name(name)(bp.route(route=route, methods=[operation.method], auth_level=func.AuthLevel.ANONYMOUS)(run))
+        OPERATIONS.append(operation)
+        return handler
+
+    return register
+
+
+def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
+    """Authenticate, authorise, run, and turn every failure into a problem response."""
+    cid = new_correlation_id(req.headers.get("x-correlation-id"))
+    token = correlation_id.set(cid)
+    instance = "/api/" + operation.route.format(**req.route_params) if req.route_params else None
+    try:
+        caller, partner = _authorise(operation, req)
+        response = handler(Call(req=req, caller=caller, partner=partner, correlation_id=cid))
+    except ProblemError as error:
+        if error.status >= 500:
+            log.warning("%s failed: %s", operation.name, error.detail)
+        response = problem_response(error, instance=instance, cid=cid)
+    except Exception as exc:
+        from shared.ports import ConflictError, PreconditionFailedError, StoreUnavailableError
+
+        if isinstance(exc, ConflictError | PreconditionFailedError):
+            # A write raced with another one; nothing half-done is left behind, so retrying is safe.
+            response = problem_response(Conflict("The resource was changed concurrently; retry the request."), instance=instance, cid=cid)
+        elif isinstance(exc, StoreUnavailableError):
+            log.warning("%s: the store is unavailable", operation.name)
+            response = problem_response(ServiceUnavailable("The data store is unavailable; retry shortly.", headers={"Retry-After": "5"}), instance=instance, cid=cid)
+        else:
+            log.exception("%s failed unexpectedly", operation.name)
+            response = problem_response(
+                ProblemError(
+                    "An unexpected error occurred. Quote the correlation id when reporting it.",
+                    title="Internal error",
+                    slug="internal",
+                ),
+                instance=instance,
+                cid=cid,
+            )
+            response = func.HttpResponse(response.get_body(), status_code=500, headers=dict(response.headers), mimetype=PROBLEM_JSON)
+    finally:
+        correlation_id.reset(token)
+    response.headers["X-Correlation-Id"] = cid
+    return response
+
+
+def _authorise(operation: Operation, req: func.HttpRequest) -> tuple[Caller | None, dict[str, Any] | None]:
+    rule = operation.rule
+    if not rule.needs_token:
+        return None, None
+    from shared.auth import authorize
+    from shared.bootstrap import container
+    from shared.services.partners import partner_service
+
+    caller = container().tokens.validate(req.headers.get("authorization"))
+    partners = partner_service()
+    partner = authorize(
+        rule,
+        caller,
+        partner_id=req.route_params.get("partnerId"),
+        load_partner=partners.document,
+        load_partner_by_tenant=partners.document_by_tenant,
+    )
+    return caller, partner
+
+
+def unmatched(path: str, method: str) -> ProblemError:
+    """404, or 405 with ``Allow`` when the path exists for other methods."""
+    path = "/" + path.strip("/")
+    allowed = sorted({op.method for op in OPERATIONS if route_regex(op.route).match(path)})
+    if allowed:
+        return MethodNotAllowed(
+            f"{method} is not supported on /api{path}; use {', '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return NotFound(f"No operation at /api{path}.")

@@ -1,0 +1,150 @@
+"""The composition root: the only place that builds adapters and services.
+
+Built lazily on first use, once per worker, so that importing ``function_app`` stays light
+(cold start) and clients are reused across invocations. Configuration picks the adapters:
+Cosmos DB when ``COSMOS_ENDPOINT`` is set, Storage queues when ``AzureWebJobsStorage`` is
+set, the embedded SQLite store and queue otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared.auth import TokenValidator
+    from shared.domain.catalog import Catalog
+    from shared.ports import DocumentStore, MessageQueue
+
+T = TypeVar("T")
+
+
+class Container:
+    """Lazily built singletons of one worker. Tests build their own with other settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._built: dict[str, Any] = {}
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        try:
+            return self._built[name]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]  # type: ignore[no-any-return]
+
+    # --- adapters -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> DocumentStore:
+        return self._once("store", self._build_store)
+
+    def _build_store(self) -> DocumentStore:
+        s = self.settings
+        if s.cosmos_endpoint:
+            from shared.adapters.cosmos_store import CosmosDocumentStore
+
+            credential = None
+            if not s.cosmos_key:
+                from azure.identity import DefaultAzureCredential
+
+                credential = DefaultAzureCredential()
+            return CosmosDocumentStore(
+                str(s.cosmos_endpoint),
+                database=s.cosmos_database,
+                container=s.cosmos_container,
+                key=s.cosmos_key,
+                credential=credential,
+                connection_verify=s.cosmos_connection_verify,
+            )
+        from shared.adapters.sqlite_store import SqliteDocumentStore
+
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteDocumentStore(s.data_dir / "store.sqlite3")
+
+    @property
+    def queue(self) -> MessageQueue:
+        return self._once("queue", self._build_queue)
+
+    def _build_queue(self) -> MessageQueue:
+        s = self.settings
+        if s.storage_connection and s.storage_connection.strip():
+            from shared.adapters.storage_queue import StorageMessageQueue
+
+            return StorageMessageQueue(s.storage_connection)
+        if s.storage_queue_service_uri:
+            from azure.identity import DefaultAzureCredential
+
+            from shared.adapters.storage_queue import StorageMessageQueue
+
+            return StorageMessageQueue(account_url=str(s.storage_queue_service_uri), credential=DefaultAzureCredential())
+        from shared.adapters.sqlite_queue import SqliteMessageQueue
+
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteMessageQueue(s.data_dir / "queue.sqlite3")
+
+    @property
+    def tokens(self) -> TokenValidator:
+        def build() -> TokenValidator:
+            from shared.auth import TokenValidator
+
+            s = self.settings
+            return TokenValidator(
+                jwks_url=str(s.auth_jwks_url),
+                issuer_template=s.auth_issuer,
+                audience=s.auth_audience,
+                program_tenant_id=s.program_tenant_id,
+            )
+
+        return self._once("tokens", build)
+
+    @property
+    def catalog(self) -> Catalog:
+        def build() -> Catalog:
+            from shared.domain.catalog import load_catalog
+
+            return load_catalog(self.settings.catalog_dir)
+
+        return self._once("catalog", build)
+
+    def service(self, name: str, build: Callable[[Container], T]) -> T:
+        """A service built once from this container (services declare their own builders)."""
+        return self._once("service:" + name, lambda: build(self))
+
+    def close(self) -> None:
+        with self._lock:
+            for value in self._built.values():
+                close = getattr(value, "close", None)
+                if callable(close):
+                    close()
+            self._built.clear()
+
+
+_container: Container | None = None
+_container_lock = threading.Lock()
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        with _container_lock:
+            if _container is None:
+                _container = Container(get_settings())
+    return _container
+
+
+def reset(new: Container | None = None) -> None:
+    """Replace the worker's container (tests and the local host's shutdown)."""
+    global _container
+    with _container_lock:
+        if _container is not None and _container is not new:
+            _container.close()
+        _container = new
+        get_settings.cache_clear()

@@ -1,0 +1,82 @@
+"""Structured logging with a correlation id per invocation and redaction of secrets.
+
+Every record carries ``correlation_id``; the redaction filter removes bearer tokens, JWTs,
+passwords and keys from messages and arguments before any handler sees them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # any JWT
+    re.compile(
+        r"(?i)(password|passwd|secret|client_secret|accountkey|sharedaccesskey|sig|code_verifier|"
+        r"temporarypassword|access_token|id_token|refresh_token|code)(\"?\s*[=:]\s*\"?)[^\s\";,&]+"
+    ),
+]
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups >= 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+        else:
+            text = pattern.sub("[redacted]", text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites the record's message with secrets removed; attaches the correlation id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = correlation_id.get()
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "correlationId": getattr(record, "correlation_id", correlation_id.get()),
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry)
+
+
+def install_redaction(logger: logging.Logger | None = None) -> None:
+    """Attach the filter to every handler of the root logger (idempotent)."""
+    root = logger or logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    if not any(isinstance(f, RedactingFilter) for f in root.filters):
+        root.addFilter(RedactingFilter())
+
+
+def new_correlation_id(incoming: str | None = None) -> str:
+    """Use the caller's id when it is sane (so a portal trace follows through), else a new one."""
+    if incoming and re.fullmatch(r"[A-Za-z0-9._:-]{8,128}", incoming):
+        return incoming
+    return uuid.uuid4().hex

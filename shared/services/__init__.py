@@ -1,0 +1,1 @@
+"""Use cases: each orchestrates the pure domain through the ports."""

@@ -1,0 +1,72 @@
+"""The local host, started in-process once per session, and a small API client for tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from devhost.app import LocalHost
+from shared.auth import ROLE_ADMIN, ROLE_FEED, ROLE_OPERATOR
+
+
+@pytest.fixture(scope="session")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHost]:
+    local = LocalHost(port=0, data_dir=tmp_path_factory.mktemp("devhost"))
+    local.start()
+    yield local
+    local.stop()
+
+
+class Api:
+    """An HTTP client of the local host that signs in as whoever a test needs."""
+
+    def __init__(self, host: LocalHost) -> None:
+        self.host = host
+        self.http = httpx.Client(base_url=host.base_url + "/api", timeout=30)
+
+    def token(self, tenant: str, *, user: str | None = None, roles: tuple[str, ...] = ()) -> str:
+        return self.host.token(tenant, user_id=user, roles=roles)
+
+    def headers(self, tenant: str | None, *, user: str | None = None, roles: tuple[str, ...] = ()) -> dict[str, str]:
+        if tenant is None:
+            return {}
+        return {"Authorization": "Bearer " + self.token(tenant, user=user, roles=roles)}
+
+    def request(self, method: str, path: str, *, as_: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {**(as_ or {}), **kwargs.pop("headers", {})}
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    # Who is calling
+    def operator(self) -> dict[str, str]:
+        return self.headers("program-tenant", roles=(ROLE_OPERATOR,))
+
+    def feed(self) -> dict[str, str]:
+        return self.headers("program-tenant", roles=(ROLE_FEED,))
+
+    def admin(self, tenant: str, user: str | None = None) -> dict[str, str]:
+        return self.headers(tenant, user=user, roles=(ROLE_ADMIN,))
+
+    def member(self, tenant: str, user: str | None = None) -> dict[str, str]:
+        return self.headers(tenant, user=user)
+
+    def register_partner(self, *, domain: str | None = None) -> tuple[str, str]:
+        """A new partner with its own tenant; returns (partnerId, tenantId)."""
+        partner_id = "p-" + uuid.uuid4().hex[:10]
+        tenant_id = str(uuid.uuid4())
+        body: dict[str, Any] = {"displayName": f"Partner {partner_id}", "tenantId": tenant_id}
+        if domain:
+            body["primaryDomain"] = domain
+        response = self.request("PUT", f"/partners/{partner_id}", as_=self.operator(), json=body)
+        assert response.status_code == 201, response.text
+        return partner_id, tenant_id
+
+
+@pytest.fixture(scope="session")
+def api(host: LocalHost) -> Iterator[Api]:
+    client = Api(host)
+    yield client
+    client.http.close()
