@@ -5,7 +5,7 @@ evaluation reads a single partition (``partner_pk``) and uniqueness rules are po
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -57,3 +57,185 @@ class StoredModel(BaseModel):
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Any:
         return cls.model_validate(doc)
+
+
+# --- the data model ---------------------------------------------------------------------------
+#
+# Partition ``partner:{partnerId}`` holds everything one partner's evaluation reads (one
+# single-partition query): the partner, its users, the MSA links as this partner sees them
+# (``msaMirror``), copies of the linked people's achievements, performance figures,
+# overrides, the subscription and the latest evaluation. Imports, logs, alerts and the
+# evaluation history live there too but are not part of the evaluation's query.
+#
+# Partition ``msa:{msaId}`` holds the person's side: the authoritative link (id ``link``,
+# one organisation at a time, ETag-guarded, with a monotonic ``epoch``) and the achievements
+# the feeds post (the source the partner copies are made from).
+#
+# Partition ``tenant:{tenantId}``: which partner a tenant is. ``signin:{state}``: a pending
+# MSA sign-in flow.
+
+EVALUATION_INPUT_TYPES = (
+    "user",
+    "msaMirror",
+    "achievement",
+    "metric",
+    "override",
+    "subscription",
+    "evaluation",
+)
+
+
+def signin_pk(state: str) -> str:
+    return f"signin:{state}"
+
+
+class UserDoc(StoredModel):
+    """An employee account of the partner (id ``user:{userId}``; userId = directory object id)."""
+
+    doc_type = "user"
+    user_id: str
+    partner_id: str
+    user_principal_name: str
+    display_name: str
+    given_name: str | None = None
+    surname: str | None = None
+    email: str | None = None
+    status: str = "active"  # active | departed
+    created_at: datetime
+    departed_at: datetime | None = None
+    import_id: str | None = None
+
+    @staticmethod
+    def doc_id(user_id: str) -> str:
+        return f"user:{user_id}"
+
+
+class MsaLinkDoc(StoredModel):
+    """The authoritative association of an MSA (partition ``msa:{msaId}``, id ``link``).
+
+    ``epoch`` grows on every change of owner; partner-side mirrors carry the epoch they were
+    written for, so a late write from a superseded relink can never make an MSA count twice.
+    """
+
+    doc_type = "msaLink"
+    msa_id: str
+    state: str  # linked | unlinked
+    partner_id: str | None = None
+    user_id: str | None = None
+    epoch: int = 0
+    linked_at: datetime | None = None
+    previous_partner_id: str | None = None
+    previous_user_id: str | None = None
+    relinks: list[datetime] = []  # change-of-organisation times, for the yearly cap
+
+
+class MsaMirrorDoc(StoredModel):
+    """How one partner sees an MSA (partition ``partner:{id}``, id ``msa:{msaId}``)."""
+
+    doc_type = "msaMirror"
+    msa_id: str
+    user_id: str
+    state: str  # linked | severed
+    epoch: int
+    linked_at: datetime | None = None
+    severed_at: datetime | None = None
+    severed_to_partner_id: str | None = None
+
+    @staticmethod
+    def doc_id(msa_id: str) -> str:
+        return f"msa:{msa_id}"
+
+
+class AchievementDoc(StoredModel):
+    """A certification, exam or assessment of one person, keyed by MSA.
+
+    Stored in the MSA's partition (id ``ach:{kind}:{code}``) and copied into the partition of
+    the partner the MSA is linked to (id ``ach:{msaId}:{kind}:{code}``).
+    """
+
+    doc_type = "achievement"
+    msa_id: str
+    kind: str  # certification | exam | assessment
+    code: str
+    title: str | None = None
+    earned_on: date
+    expires_on: date | None = None
+    received_at: datetime
+
+    @staticmethod
+    def source_id(kind: str, code: str) -> str:
+        return f"ach:{kind}:{code}"
+
+    @staticmethod
+    def copy_id(msa_id: str, kind: str, code: str) -> str:
+        return f"ach:{msa_id}:{kind}:{code}"
+
+
+class MetricDoc(StoredModel):
+    """A performance figure for the period ending ``asOf`` (id ``metric:{competency}:{metric}:{asOf}``)."""
+
+    doc_type = "metric"
+    competency_id: str
+    metric: str
+    as_of: date
+    value: float
+    received_at: datetime
+
+    @staticmethod
+    def doc_id(competency_id: str, metric: str, as_of: date) -> str:
+        return f"metric:{competency_id}:{metric}:{as_of.isoformat()}"
+
+
+class OverrideDoc(StoredModel):
+    """An achievement override granted by program staff (id ``override:{overrideId}``), audited."""
+
+    doc_type = "override"
+    override_id: str
+    competency_id: str
+    level: str
+    path_id: str | None = None
+    requirement_id: str | None = None
+    reason: str
+    expires_on: date
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+    history: list[dict[str, Any]] = []
+
+    @staticmethod
+    def doc_id(override_id: str) -> str:
+        return f"override:{override_id}"
+
+
+class SubscriptionDoc(StoredModel):
+    """The benefit pack the partner bought (id ``subscription``)."""
+
+    doc_type = "subscription"
+    level: str  # silver | gold
+    purchased_on: date
+    expires_on: date
+    competencies: dict[str, str] = {}  # the business profile at purchase: competencyId → level
+    history: list[dict[str, Any]] = []
+
+    DOC_ID: ClassVar[str] = "subscription"
+
+
+class EvaluationDoc(StoredModel):
+    """The latest evaluation (id ``evaluation``) in the API shape, plus what produced it."""
+
+    doc_type = "evaluation"
+    evaluation: dict[str, Any]
+    source_message_id: str | None = None
+    inputs_digest: str
+
+    DOC_ID: ClassVar[str] = "evaluation"
+
+
+class EvaluationHistoryDoc(StoredModel):
+    """One past evaluation (id ``evaluation:{evaluatedAt}``), summary only."""
+
+    doc_type = "evaluationHistory"
+    evaluated_at: datetime
+    achieved: dict[str, str]  # competencyId → none | silver | gold
+    at_risk: list[str]

@@ -45,10 +45,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AzureWebJobsStorage__queueServiceUri", "STORAGE_QUEUE_SERVICE_URI"),
         description="Queue service URI for identity-based connections.",
     )
-    evaluation_queue: str = Field(default="evaluate-partner", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    imports_queue: str = Field(default="import-users", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    alerts_queue: str = Field(default="dispatch-alerts", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    max_dequeue_count: int = Field(default=5, ge=1, le=100)
 
     # Entra ID bearer tokens of the HTTP API.
     auth_audience: str = Field(default="api://competency-suite", min_length=1)
@@ -76,6 +72,18 @@ class Settings(BaseSettings):
     # --- add_users settings ---
 
     # --- alerts settings ---
+    alerts_webhook_url: HttpUrl | None = Field(
+        default=None, repr=False, description="Logic App Request trigger URL (its SAS signature is a secret)."
+    )
+    alerts_queue_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$",
+        description="Storage queue a Logic App reads alerts from (on the suite's queue connection).",
+    )
+    alerts_max_attempts: int = Field(default=8, ge=1, le=50, description="Delivery attempts before an alert is failed.")
+    alerts_backoff_seconds: float = Field(default=10.0, gt=0, le=3600, description="First retry delay; doubles each attempt.")
+    alerts_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    alerts_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Webhook request timeout.")
 
     @field_validator("auth_issuer")
     @classmethod

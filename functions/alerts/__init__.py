@@ -1,7 +1,68 @@
-"""Alerts: delivery to Logic Apps (CloudEvents) and the alert listing."""
+"""Alerts: delivery to Logic Apps (CloudEvents), the sweep, the listing and a manual retry."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
+from functions.http import Call, endpoint, json_response
+from shared.auth import ROLE_OPERATOR, partner
+
 bp = func.Blueprint()
+
+
+@bp.function_name("dispatch_alert")
+@bp.queue_trigger(arg_name="msg", queue_name="dispatch-alerts", connection="AzureWebJobsStorage")
+def dispatch_alert(msg: func.QueueMessage) -> None:
+    from shared.services.alerts import alert_service
+
+    body = msg.get_json()
+    if isinstance(body, dict) and isinstance(body.get("partnerId"), str) and isinstance(body.get("alertId"), str):
+        alert_service().dispatch(body["partnerId"], body["alertId"])
+
+
+@bp.function_name("sweep_alerts")
+@bp.timer_trigger(schedule="0 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+def sweep_alerts(timer: func.TimerRequest) -> None:
+    """Pending alerts whose dispatch message was lost are dispatched again."""
+    from shared.services.alerts import alert_service
+
+    alert_service().sweep()
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/alerts",
+    "GET",
+    name="list_alerts",
+    rule=partner(admin=True, roles=(ROLE_OPERATOR,)),
+    summary="Alerts of the partner with their delivery state",
+    tags=["alerts"],
+    response="shared.services.alerts:ALERT_LIST_SCHEMA",
+    query={"state": "pending, delivered or failed"},
+)
+def list_alerts(call: Call) -> func.HttpResponse:
+    from shared.errors import ValidationFailed
+    from shared.services.alerts import alert_service
+
+    state = call.query("state")
+    if state not in (None, "pending", "delivered", "failed"):
+        raise ValidationFailed("state must be pending, delivered or failed.")
+    return json_response({"partnerId": call.partner_id, "alerts": alert_service().list(call.partner_id, state=state)})
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/alerts/{alertId}/retry",
+    "POST",
+    name="retry_alert",
+    rule=partner(roles=(ROLE_OPERATOR,)),
+    summary="Deliver a failed alert again",
+    tags=["alerts"],
+    status=202,
+    response="shared.services.alerts:ALERT_SCHEMA",
+    responses={409: "The alert was delivered already"},
+)
+def retry_alert(call: Call) -> func.HttpResponse:
+    from shared.services.alerts import alert_service
+
+    return json_response(alert_service().retry(call.partner_id, call.path("alertId")).to_api(), 202)

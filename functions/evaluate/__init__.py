@@ -6,7 +6,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http import Call, endpoint, json_response
-from shared.auth import AUTHENTICATED
+from shared.auth import AUTHENTICATED, ROLE_FEED, ROLE_OPERATOR, partner, program
 
 bp = func.Blueprint()
 
@@ -25,3 +25,89 @@ def get_catalog(call: Call) -> func.HttpResponse:
     from shared.bootstrap import container
 
     return json_response(container().catalog.to_api(), headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.function_name("nightly_evaluation")
+@bp.timer_trigger(schedule="%EVALUATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+def nightly_evaluation(timer: func.TimerRequest) -> None:
+    """Enqueue one message per partner and nothing else: scale-out is the queue's."""
+    from shared.services.evaluation import evaluation_service
+    from shared.services.partners import partner_service
+
+    evaluation_service().fan_out(partner_service().partner_ids())
+
+
+@bp.function_name("evaluate_partner")
+@bp.queue_trigger(arg_name="msg", queue_name="evaluate-partner", connection="AzureWebJobsStorage")
+def evaluate_partner(msg: func.QueueMessage) -> None:
+    from shared.services.evaluation import evaluate_message
+
+    evaluate_message(msg.get_json())
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/evaluations",
+    "POST",
+    name="evaluate_now",
+    rule=partner(roles=(ROLE_OPERATOR,)),
+    summary="Evaluate the partner now",
+    tags=["evaluation"],
+    response="shared.domain.evaluation:EVALUATION_SCHEMA",
+)
+def evaluate_now(call: Call) -> func.HttpResponse:
+    from shared.services.evaluation import evaluation_service
+
+    return json_response(evaluation_service().evaluate_partner(call.partner_id))
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/competencies",
+    "GET",
+    name="get_evaluation",
+    rule=partner(members=True, roles=(ROLE_OPERATOR,)),
+    summary="The latest evaluation of the partner's competencies",
+    tags=["evaluation"],
+    response="shared.domain.evaluation:EVALUATION_SCHEMA",
+)
+def get_evaluation(call: Call) -> func.HttpResponse:
+    from shared.services.evaluation import evaluation_service
+
+    return json_response(evaluation_service().latest(call.partner_id))
+
+
+@endpoint(
+    bp,
+    "achievements",
+    "POST",
+    name="post_achievements",
+    rule=program(ROLE_FEED),
+    summary="Feed certifications, exams and assessments keyed by MSA (idempotent)",
+    tags=["feeds"],
+    request="shared.services.feeds:AchievementsIn",
+    response="shared.services.feeds:AchievementsOut",
+)
+def post_achievements(call: Call) -> func.HttpResponse:
+    from shared.services.feeds import AchievementsIn, feed_service
+
+    body = call.model(AchievementsIn, limit=2_000_000)
+    return json_response(feed_service().post_achievements(body.achievements).model_dump(by_alias=True))
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/performance",
+    "PUT",
+    name="put_performance",
+    rule=partner(roles=(ROLE_FEED,)),
+    summary="Feed performance figures of the partner as of a date",
+    tags=["feeds"],
+    request="shared.services.feeds:PerformanceIn",
+    response="shared.services.feeds:PerformanceOut",
+)
+def put_performance(call: Call) -> func.HttpResponse:
+    from shared.services.feeds import PerformanceIn, feed_service
+
+    result = feed_service().put_performance(call.partner_id, call.model(PerformanceIn))
+    return json_response(result.model_dump(by_alias=True, mode="json"))

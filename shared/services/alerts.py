@@ -1,0 +1,339 @@
+"""Alerts: raised with the evaluation (outbox), delivered to every sink at least once.
+
+An alert is stored in the partner's partition before anything is sent; a dispatch message
+names it. Delivery tries each configured sink that has not yet taken it; a failure schedules
+the next attempt with exponential backoff and full jitter (a delayed queue message); after
+``ALERTS_MAX_ATTEMPTS`` the alert is ``failed`` until an operator retries it. A sweep finds
+pending alerts whose dispatch message was lost. Receivers deduplicate by the event ``id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from shared.bootstrap import Container, container
+from shared.documents import StoredModel, iso, partner_pk, utc_now
+from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
+from shared.errors import Conflict, NotFound
+from shared.ports import ConflictError, DocumentStore, MessageQueue, PreconditionFailedError
+from shared.queues import DISPATCH_ALERTS
+
+log = logging.getLogger("competency.alerts")
+
+EVENT_SOURCE = "/competency-suite"
+
+
+class AlertDoc(StoredModel):
+    """An alert and its delivery state (partition ``partner:{id}``, id ``alert:{alertId}``)."""
+
+    doc_type = "alert"
+    alert_id: str
+    alert_type: str  # "type" is the document's own kind
+    partner_id: str
+    competency_id: str
+    level: str
+    title: str
+    detail: str
+    cause: str
+    raised_at: datetime
+    subject_user_id: str | None = None
+    expires_on: date | None = None
+    evaluated_at: str | None = None
+    delivery_state: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    delivered_to: list[str] = []
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+    @staticmethod
+    def doc_id(alert_id: str) -> str:
+        return f"alert:{alert_id}"
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.alert_id,
+            "type": self.alert_type,
+            "partnerId": self.partner_id,
+            "competencyId": self.competency_id,
+            "level": self.level,
+            "title": self.title,
+            "detail": self.detail,
+            "cause": self.cause,
+            "raisedAt": iso(self.raised_at),
+            "delivery": {"state": self.delivery_state, "attempts": self.attempts},
+        }
+        if self.subject_user_id:
+            body["userId"] = self.subject_user_id
+        if self.expires_on:
+            body["expiresOn"] = self.expires_on.isoformat()
+        if self.last_error and self.delivery_state != "delivered":
+            body["delivery"]["lastError"] = self.last_error
+        if self.next_attempt_at and self.delivery_state == "pending" and self.attempts:
+            body["delivery"]["nextAttemptAt"] = iso(self.next_attempt_at)
+        if self.delivered_at:
+            body["delivery"]["deliveredAt"] = iso(self.delivered_at)
+        return body
+
+    def cloud_event(self) -> dict[str, Any]:
+        data = self.to_api()
+        data.pop("delivery")
+        return {
+            "specversion": "1.0",
+            "id": self.alert_id,
+            "source": f"{EVENT_SOURCE}/partners/{self.partner_id}",
+            "type": self.alert_type,
+            "time": iso(self.raised_at),
+            "subject": self.partner_id,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+
+
+class AlertService:
+    def __init__(
+        self,
+        store: DocumentStore,
+        queue: MessageQueue,
+        sinks: Callable[[], Sequence[Any]],
+        *,
+        max_attempts: int,
+        backoff_seconds: float,
+        backoff_max_seconds: float,
+        clock: Callable[[], datetime] = utc_now,
+        jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),  # noqa: S311
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._sinks = sinks
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._backoff_max = backoff_max_seconds
+        self._clock = clock
+        self._jitter = jitter
+
+    # --- raising (the outbox) ----------------------------------------------------------------
+
+    def record(self, alerts: Sequence[Alert], evaluated_at: str | None) -> list[str]:
+        """Store new alerts (an id seen before is skipped) and enqueue their dispatch."""
+        created = []
+        for alert in alerts:
+            doc = AlertDoc(
+                id=AlertDoc.doc_id(alert.id),
+                alert_id=alert.id,
+                alert_type=alert.type,
+                partner_id=alert.partner_id,
+                competency_id=alert.competency_id,
+                level=alert.level,
+                title=alert.title,
+                detail=alert.detail,
+                cause=alert.cause,
+                raised_at=alert.raised_at,
+                subject_user_id=alert.subject_user_id,
+                expires_on=alert.expires_on,
+                evaluated_at=evaluated_at,
+                next_attempt_at=alert.raised_at,
+            )
+            try:
+                self._store.create(partner_pk(alert.partner_id), doc.to_doc())
+            except ConflictError:
+                continue  # raised before: never twice
+            created.append(alert)
+        for alert in created:
+            self._enqueue(alert.partner_id, alert.id)
+        return [alert.id for alert in created]
+
+    def _enqueue(self, partner_id: str, alert_id: str, delay_seconds: int = 0) -> None:
+        try:
+            self._queue.send(DISPATCH_ALERTS, {"partnerId": partner_id, "alertId": alert_id}, delay_seconds=delay_seconds)
+        except Exception:
+            # Not lost: the alert is stored as pending and the sweep will pick it up.
+            log.warning("could not enqueue alert %s; the sweep will dispatch it", alert_id)
+
+    # --- delivering --------------------------------------------------------------------------
+
+    def dispatch(self, partner_id: str, alert_id: str) -> str:
+        """Deliver one alert to the sinks that have not taken it; returns its delivery state."""
+        pk = partner_pk(partner_id)
+        stored = self._store.read(pk, AlertDoc.doc_id(alert_id))
+        if stored is None:
+            log.warning("alert %s of %s not found; dropping its dispatch message", alert_id, partner_id)
+            return "missing"
+        doc = AlertDoc.from_doc(stored.body)
+        if doc.delivery_state != "pending":
+            return doc.delivery_state
+        now = self._clock()
+        if doc.next_attempt_at and doc.next_attempt_at > now + timedelta(seconds=1):
+            return doc.delivery_state  # an early duplicate message: the scheduled one will come
+        sinks = list(self._sinks())
+        event = doc.cloud_event()
+        delivered = set(doc.delivered_to)
+        errors = []
+        for sink in sinks:
+            if sink.name in delivered:
+                continue
+            try:
+                sink.deliver(event)
+                delivered.add(sink.name)
+            except Exception as exc:  # DeliveryError, or anything a sink raises
+                errors.append(f"{sink.name}: {exc}")
+        attempts = doc.attempts + 1
+        update: dict[str, Any] = {"attempts": attempts, "delivered_to": sorted(delivered)}
+        delay = 0
+        if not errors:
+            update.update(delivery_state="delivered", delivered_at=now, last_error=None, next_attempt_at=None)
+        elif attempts >= self._max_attempts:
+            update.update(delivery_state="failed", last_error="; ".join(errors), next_attempt_at=None)
+        else:
+            ceiling = min(self._backoff_max, self._backoff * 2 ** (attempts - 1))
+            delay = max(1, round(self._jitter(ceiling)))
+            update.update(last_error="; ".join(errors), next_attempt_at=now + timedelta(seconds=delay))
+        new = doc.model_copy(update=update)
+        try:
+            self._store.replace(pk, new.to_doc(), if_match=stored.etag)
+        except PreconditionFailedError:
+            return doc.delivery_state  # another dispatcher handled it concurrently
+        if new.delivery_state == "pending":
+            self._enqueue(partner_id, alert_id, delay_seconds=delay)
+        elif new.delivery_state == "failed":
+            log.error("alert %s of %s failed after %d attempts: %s", alert_id, partner_id, attempts, new.last_error)
+        return new.delivery_state
+
+    def sweep(self, *, older_than_seconds: int = 300) -> int:
+        """Re-enqueue pending alerts whose dispatch is overdue (a lost message, a crash)."""
+        cutoff = self._clock() - timedelta(seconds=older_than_seconds)
+        count = 0
+        for stored in self._store.query_all(types=[AlertDoc.doc_type], where={"deliveryState": "pending"}):
+            doc = AlertDoc.from_doc(stored.body)
+            if doc.next_attempt_at is None or doc.next_attempt_at <= cutoff:
+                self._enqueue(doc.partner_id, doc.alert_id)
+                count += 1
+        return count
+
+    def retry(self, partner_id: str, alert_id: str) -> AlertDoc:
+        """An operator's manual retry of a failed (or pending) alert."""
+        pk = partner_pk(partner_id)
+        stored = self._store.read(pk, AlertDoc.doc_id(alert_id))
+        if stored is None:
+            raise NotFound(f"Alert '{alert_id}' was not found.")
+        doc = AlertDoc.from_doc(stored.body)
+        if doc.delivery_state == "delivered":
+            raise Conflict("This alert was delivered already; receivers deduplicate by its id.")
+        new = doc.model_copy(update={"delivery_state": "pending", "attempts": 0, "next_attempt_at": self._clock()})
+        self._store.replace(pk, new.to_doc(), if_match=stored.etag)
+        self._enqueue(partner_id, alert_id)
+        return new  # type: ignore[no-any-return]
+
+    def list(self, partner_id: str, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        where = {"deliveryState": state} if state else None
+        docs = self._store.query(partner_pk(partner_id), types=[AlertDoc.doc_type], where=where, order_by="raisedAt", descending=True, limit=limit)
+        return [AlertDoc.from_doc(s.body).to_api() for s in docs]
+
+
+def alert_facts(inputs: Any) -> dict[str, PersonFacts]:
+    """Why each person of the partner may have stopped counting."""
+    linked = inputs.linked_msa_by_user()
+    mirrors_by_user: dict[str, list[Any]] = {}
+    for mirror in inputs.mirrors:
+        mirrors_by_user.setdefault(mirror.user_id, []).append(mirror)
+    facts = {}
+    for user in inputs.users:
+        severed = [m for m in mirrors_by_user.get(user.user_id, []) if m.state == "severed"]
+        facts[user.user_id] = PersonFacts(
+            user_id=user.user_id,
+            display_name=user.display_name,
+            departed=user.status != "active",
+            msa_moved_to_other_organisation=user.user_id not in linked and any(m.severed_to_partner_id for m in severed),
+            msa_unlinked=user.user_id not in linked and bool(severed),
+        )
+    return facts
+
+
+def alert_service(c: Container | None = None) -> AlertService:
+    c = c or container()
+
+    def build(c: Container) -> AlertService:
+        return AlertService(
+            c.store,
+            c.queue,
+            lambda: alert_sinks(c),
+            max_attempts=c.settings.alerts_max_attempts,
+            backoff_seconds=c.settings.alerts_backoff_seconds,
+            backoff_max_seconds=c.settings.alerts_backoff_max_seconds,
+        )
+
+    return c.service("alerts", build)
+
+
+def alert_sinks(c: Container) -> list[Any]:
+    def build() -> list[Any]:
+        from shared.adapters.alert_sinks import QueueSink, WebhookSink
+
+        s = c.settings
+        sinks: list[Any] = []
+        if s.alerts_webhook_url:
+            sinks.append(WebhookSink(str(s.alerts_webhook_url), timeout=s.alerts_timeout_seconds))
+        if s.alerts_queue_name:
+            sinks.append(QueueSink(c.queue, s.alerts_queue_name))
+        return sinks
+
+    return c.service("alert-sinks", lambda _c: build())
+
+
+def alert_hook(c: Container) -> Callable[[Any, Mapping[str, Any] | None, dict[str, Any], date], list[str]]:
+    """What the evaluation calls with the change it found."""
+
+    def on_change(inputs: Any, previous: Mapping[str, Any] | None, current: dict[str, Any], on: date) -> list[str]:
+        expiring = [dict(item) for comp in current.get("competencies", []) for item in comp.get("expiring", [])]
+        alerts = raise_alerts(
+            partner_id=inputs.partner_id,
+            previous=previous,
+            current=current,
+            held=inputs.held_levels(on),
+            people=alert_facts(inputs),
+            expiring=expiring,
+            raised_at=datetime.fromisoformat(str(current["evaluatedAt"]).replace("Z", "+00:00")),
+        )
+        return alert_service(c).record(alerts, str(current.get("evaluatedAt")))
+
+    return on_change
+
+
+ALERT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "partnerId", "competencyId", "level", "title", "detail", "cause", "raisedAt", "delivery"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": "string", "enum": ["competency.renewal.atrisk", "competency.achievement.expiring", "competency.level.attained"]},
+        "partnerId": {"type": "string"},
+        "competencyId": {"type": "string"},
+        "level": {"type": "string", "enum": ["silver", "gold"]},
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+        "cause": {"type": "string"},
+        "raisedAt": {"type": "string", "format": "date-time"},
+        "userId": {"type": "string"},
+        "expiresOn": {"type": "string", "format": "date"},
+        "delivery": {
+            "type": "object",
+            "required": ["state", "attempts"],
+            "properties": {
+                "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                "attempts": {"type": "integer", "minimum": 0},
+                "lastError": {"type": "string"},
+                "nextAttemptAt": {"type": "string", "format": "date-time"},
+                "deliveredAt": {"type": "string", "format": "date-time"},
+            },
+        },
+    },
+}
+
+ALERT_LIST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["partnerId", "alerts"],
+    "properties": {"partnerId": {"type": "string"}, "alerts": {"type": "array", "items": ALERT_SCHEMA}},
+}

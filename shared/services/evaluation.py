@@ -1,0 +1,247 @@
+"""Evaluating partners: the nightly fan-out, one partner per queue message, on demand.
+
+One partner's evaluation reads its whole input with a single single-partition query
+(users, MSA mirrors, achievement copies, figures, overrides, subscription, the latest
+evaluation), runs the pure engine, hands the change to the alert rules, and stores the
+result. A redelivered message (same run key) returns the stored evaluation unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from shared.bootstrap import Container, container
+from shared.documents import (
+    EVALUATION_INPUT_TYPES,
+    AchievementDoc,
+    EvaluationDoc,
+    EvaluationHistoryDoc,
+    MetricDoc,
+    MsaMirrorDoc,
+    OverrideDoc,
+    SubscriptionDoc,
+    UserDoc,
+    iso,
+    partner_pk,
+    utc_now,
+)
+from shared.errors import NotFound
+from shared.ports import DocumentStore, MessageQueue, Stored
+from shared.queues import EVALUATE_PARTNER
+from shared.services.links import count_linked
+
+log = logging.getLogger("competency.evaluation")
+
+
+@dataclass
+class PartnerInputs:
+    """Everything of one partner the evaluation reads, parsed from the one query."""
+
+    partner_id: str
+    users: list[UserDoc] = field(default_factory=list)
+    mirrors: list[MsaMirrorDoc] = field(default_factory=list)
+    achievements: list[AchievementDoc] = field(default_factory=list)
+    metrics: list[MetricDoc] = field(default_factory=list)
+    overrides: list[OverrideDoc] = field(default_factory=list)
+    subscription: SubscriptionDoc | None = None
+    latest: EvaluationDoc | None = None
+    latest_etag: str | None = None
+
+    @classmethod
+    def from_documents(cls, partner_id: str, documents: Sequence[Stored]) -> PartnerInputs:
+        inputs = cls(partner_id)
+        for stored in documents:
+            body = stored.body
+            kind = body.get("type")
+            if kind == "user":
+                inputs.users.append(UserDoc.from_doc(body))
+            elif kind == "msaMirror":
+                inputs.mirrors.append(MsaMirrorDoc.from_doc(body))
+            elif kind == "achievement":
+                inputs.achievements.append(AchievementDoc.from_doc(body))
+            elif kind == "metric":
+                inputs.metrics.append(MetricDoc.from_doc(body))
+            elif kind == "override":
+                inputs.overrides.append(OverrideDoc.from_doc(body))
+            elif kind == "subscription":
+                inputs.subscription = SubscriptionDoc.from_doc(body)
+            elif kind == "evaluation":
+                inputs.latest = EvaluationDoc.from_doc(body)
+                inputs.latest_etag = stored.etag
+        return inputs
+
+    def linked_msa_by_user(self) -> dict[str, str]:
+        return count_linked(self.mirrors)
+
+    def held_levels(self, on: date) -> dict[str, str]:
+        """Levels the partner holds per competency: achieved last time, or subscribed."""
+        held: dict[str, str] = {}
+        if self.latest is not None:
+            for comp in self.latest.evaluation.get("competencies", []):
+                if comp.get("achievedLevel") in ("silver", "gold"):
+                    held[comp["competencyId"]] = comp["achievedLevel"]
+        if self.subscription is not None and on <= self.subscription.expires_on:
+            for competency_id, level in self.subscription.competencies.items():
+                if _rank(level) > _rank(held.get(competency_id, "none")):
+                    held[competency_id] = level
+        return held
+
+
+def _rank(level: str) -> int:
+    return {"none": 0, "silver": 1, "gold": 2}.get(level, 0)
+
+
+AlertHook = Callable[[PartnerInputs, dict[str, Any] | None, dict[str, Any], date], Sequence[Any]]
+
+
+class EvaluationService:
+    def __init__(
+        self,
+        store: DocumentStore,
+        queue: MessageQueue,
+        catalog: Any,
+        *,
+        alert_window_days: int,
+        clock: Callable[[], datetime] = utc_now,
+        raise_alerts: AlertHook | None = None,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._catalog = catalog
+        self._window = alert_window_days
+        self._clock = clock
+        self._raise_alerts = raise_alerts
+
+    # --- nightly fan-out ---------------------------------------------------------------------
+
+    def fan_out(self, partner_ids: Sequence[str], run_at: datetime | None = None) -> int:
+        """One message per partner; the run key makes a redelivered message a no-op."""
+        at = (run_at or self._clock()).astimezone(UTC).replace(microsecond=0)
+        messages = [{"partnerId": p, "runKey": f"nightly:{at.date().isoformat()}", "evaluatedAt": iso(at)} for p in partner_ids]
+        return self._queue.send_many(EVALUATE_PARTNER, messages)
+
+    # --- one partner ---------------------------------------------------------------------------
+
+    def read_inputs(self, partner_id: str) -> PartnerInputs:
+        documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
+        return PartnerInputs.from_documents(partner_id, documents)
+
+    def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
+        inputs = self.read_inputs(partner_id)
+        if run_key and inputs.latest is not None and inputs.latest.source_message_id == run_key:
+            return inputs.latest.evaluation
+        at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
+        on = at.date()
+        evaluation = self.compute(inputs, at)
+        previous = inputs.latest.evaluation if inputs.latest else None
+        if self._raise_alerts is not None:
+            # The outbox: alerts are stored before the evaluation that raised them, with
+            # stable ids, so a crash in between re-raises nothing twice.
+            self._raise_alerts(inputs, previous, evaluation, on)
+        self._store.upsert(
+            partner_pk(partner_id),
+            EvaluationHistoryDoc(
+                id=f"evaluation:{iso(at)}",
+                evaluated_at=at,
+                achieved={c["competencyId"]: c["achievedLevel"] for c in evaluation["competencies"]},
+                at_risk=[c["competencyId"] for c in evaluation["competencies"] if c.get("atRisk")],
+            ).to_doc(),
+        )
+        latest = EvaluationDoc(
+            id=EvaluationDoc.DOC_ID,
+            evaluation=evaluation,
+            source_message_id=run_key,
+            inputs_digest=_digest(evaluation),
+        )
+        self._store.upsert(partner_pk(partner_id), latest.to_doc())
+        return evaluation
+
+    def compute(self, inputs: PartnerInputs, at: datetime) -> dict[str, Any]:
+        from shared.domain import evaluation as engine
+
+        on = at.date()
+        linked = inputs.linked_msa_by_user()
+        snapshot = engine.PartnerSnapshot(
+            partner_id=inputs.partner_id,
+            people=[
+                engine.Person(
+                    user_id=u.user_id,
+                    display_name=u.display_name,
+                    active=u.status == "active",
+                    msa_id=linked.get(u.user_id),
+                )
+                for u in inputs.users
+            ],
+            achievements=[
+                engine.Achievement(
+                    msa_id=a.msa_id, kind=a.kind, code=a.code, earned_on=a.earned_on, expires_on=a.expires_on, title=a.title  # type: ignore[arg-type]
+                )
+                for a in inputs.achievements
+            ],
+            metrics=[engine.MetricFigure(metric=m.metric, competency_id=m.competency_id, as_of=m.as_of, value=m.value) for m in inputs.metrics],
+            overrides=[
+                engine.Override(
+                    override_id=o.override_id,
+                    competency_id=o.competency_id,
+                    level=o.level,  # type: ignore[arg-type]
+                    path_id=o.path_id,
+                    requirement_id=o.requirement_id,
+                    reason=o.reason,
+                    expires_on=o.expires_on,
+                )
+                for o in inputs.overrides
+            ],
+            held=inputs.held_levels(on),  # type: ignore[arg-type]
+        )
+        result = engine.evaluate(self._catalog, snapshot, on, evaluated_at=at, alert_window_days=self._window)
+        return result.to_api()
+
+    def latest(self, partner_id: str) -> dict[str, Any]:
+        stored = self._store.read(partner_pk(partner_id), EvaluationDoc.DOC_ID)
+        if stored is None:
+            raise NotFound("This partner has not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+        return EvaluationDoc.from_doc(stored.body).evaluation  # type: ignore[no-any-return]
+
+
+def _digest(evaluation: dict[str, Any]) -> str:
+    stable = {k: v for k, v in evaluation.items() if k != "evaluatedAt"}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def evaluate_message(body: Any) -> None:
+    """The queue trigger's work; a malformed message is logged and dropped, not retried."""
+    if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
+        log.error("dropping a malformed evaluation message")
+        return
+    at = None
+    if isinstance(body.get("evaluatedAt"), str):
+        at = datetime.fromisoformat(body["evaluatedAt"].replace("Z", "+00:00"))
+    run_key = body.get("runKey") if isinstance(body.get("runKey"), str) else None
+    from shared.services.partners import partner_service
+
+    if partner_service().document(body["partnerId"]) is None:
+        log.warning("partner %s no longer exists; nothing to evaluate", body["partnerId"])
+        return
+    evaluation_service().evaluate_partner(body["partnerId"], run_key=run_key, evaluated_at=at)
+
+
+def evaluation_service(c: Container | None = None) -> EvaluationService:
+    c = c or container()
+
+    def build(c: Container) -> EvaluationService:
+        hook = None
+        try:
+            from shared.services.alerts import alert_hook
+
+            hook = alert_hook(c)
+        except ImportError:  # the alert rules are optional for the evaluation itself
+            hook = None
+        return EvaluationService(c.store, c.queue, c.catalog, alert_window_days=c.settings.alert_window_days, raise_alerts=hook)
+
+    return c.service("evaluation", build)

@@ -1,0 +1,152 @@
+"""Program feeds: achievements keyed by MSA, and performance figures per partner.
+
+Achievements are stored on the person's side (partition ``msa:{msaId}``) and copied to the
+partner the MSA is linked to. The source is written before the link is read, and a relink
+writes the link before it copies: whichever runs first, the new owner ends with the copy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from shared.bootstrap import Container, container
+from shared.documents import AchievementDoc, ApiModel, MetricDoc, MsaLinkDoc, msa_pk, partner_pk, utc_now
+from shared.ports import DocumentStore
+
+MAX_ACHIEVEMENTS_PER_BATCH = 1000
+MAX_METRICS_PER_PUT = 500
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .:+&/_-]{0,63}$"
+MSA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+Metric = Literal["revenueUsd", "activeUsage", "deployedSeats", "newCustomers"]
+
+
+class AchievementIn(ApiModel):
+    msa_id: str = Field(pattern=MSA_ID_PATTERN)
+    kind: Literal["certification", "exam", "assessment"]
+    code: str = Field(pattern=CODE_PATTERN)
+    title: str | None = Field(default=None, max_length=256)
+    earned_on: date
+    expires_on: date | None = None
+
+    @model_validator(mode="after")
+    def _expiry_after_earning(self) -> AchievementIn:
+        if self.expires_on is not None and self.expires_on <= self.earned_on:
+            raise ValueError("expiresOn must be after earnedOn")
+        return self
+
+
+class AchievementsIn(ApiModel):
+    # Items are validated one by one so that one bad item rejects only itself.
+    achievements: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ACHIEVEMENTS_PER_BATCH)
+
+
+class AchievementsOut(ApiModel):
+    accepted: int
+    rejected: list[dict[str, Any]]
+
+
+class MetricIn(ApiModel):
+    metric: Metric
+    competency_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    value: float = Field(ge=0, le=1e12, allow_inf_nan=False)
+
+
+class PerformanceIn(ApiModel):
+    as_of: date
+    metrics: list[MetricIn] = Field(min_length=1, max_length=MAX_METRICS_PER_PUT)
+
+    @field_validator("metrics")
+    @classmethod
+    def _one_figure_per_metric(cls, metrics: list[MetricIn]) -> list[MetricIn]:
+        keys = [(m.competency_id, m.metric) for m in metrics]
+        if len(keys) != len(set(keys)):
+            raise ValueError("each (competencyId, metric) may appear once per asOf")
+        return metrics
+
+
+class PerformanceOut(ApiModel):
+    partner_id: str
+    as_of: date
+    stored: int
+
+
+class FeedService:
+    def __init__(self, store: DocumentStore, known_competencies: frozenset[str]) -> None:
+        self._store = store
+        self._competencies = known_competencies
+
+    def post_achievements(self, items: list[dict[str, Any]]) -> AchievementsOut:
+        from pydantic import ValidationError
+
+        accepted: list[AchievementIn] = []
+        rejected: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                accepted.append(AchievementIn.model_validate(item))
+            except ValidationError as exc:
+                reasons = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors(include_url=False)
+                )
+                rejected.append({"index": index, "msaId": item.get("msaId") if isinstance(item, dict) else None, "reason": reasons})
+        # The same achievement twice in one batch is one: the last one wins.
+        unique = {(a.msa_id, a.kind, a.code): a for a in accepted}
+        by_msa: dict[str, list[AchievementIn]] = defaultdict(list)
+        for item in unique.values():
+            by_msa[item.msa_id].append(item)
+        now = utc_now()
+        for msa_id in sorted(by_msa):
+            docs = [
+                AchievementDoc(
+                    id=AchievementDoc.source_id(a.kind, a.code),
+                    msa_id=msa_id,
+                    kind=a.kind,
+                    code=a.code,
+                    title=a.title,
+                    earned_on=a.earned_on,
+                    expires_on=a.expires_on,
+                    received_at=now,
+                )
+                for a in by_msa[msa_id]
+            ]
+            for doc in docs:
+                self._store.upsert(msa_pk(msa_id), doc.to_doc())
+            link = self._store.read(msa_pk(msa_id), "link")
+            if link is not None:
+                owner = MsaLinkDoc.from_doc(link.body)
+                if owner.state == "linked" and owner.partner_id:
+                    for doc in docs:
+                        copy = doc.model_copy(update={"id": AchievementDoc.copy_id(msa_id, doc.kind, doc.code)})
+                        self._store.upsert(partner_pk(owner.partner_id), copy.to_doc())
+        return AchievementsOut(accepted=len(accepted), rejected=rejected)
+
+    def put_performance(self, partner_id: str, body: PerformanceIn) -> PerformanceOut:
+        from shared.errors import ValidationFailed
+
+        unknown = sorted({m.competency_id for m in body.metrics} - self._competencies)
+        if unknown:
+            raise ValidationFailed(
+                "Unknown competency: " + ", ".join(unknown),
+                errors=[{"pointer": f"#/metrics/{i}/competencyId", "detail": "not in the catalog"} for i, m in enumerate(body.metrics) if m.competency_id in unknown],
+            )
+        now = utc_now()
+        for m in body.metrics:
+            doc = MetricDoc(
+                id=MetricDoc.doc_id(m.competency_id, m.metric, body.as_of),
+                competency_id=m.competency_id,
+                metric=m.metric,
+                as_of=body.as_of,
+                value=m.value,
+                received_at=now,
+            )
+            self._store.upsert(partner_pk(partner_id), doc.to_doc())
+        return PerformanceOut(partner_id=partner_id, as_of=body.as_of, stored=len(body.metrics))
+
+
+def feed_service(c: Container | None = None) -> FeedService:
+    c = c or container()
+    return c.service("feeds", lambda c: FeedService(c.store, frozenset(comp.competency_id for comp in c.catalog.competencies)))
