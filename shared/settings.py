@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     # Azure Cosmos DB: used when the endpoint is set.
     cosmos_endpoint: HttpUrl | None = Field(default=None, description="Cosmos DB account endpoint.")
     cosmos_key: str | None = Field(default=None, repr=False, description="Account key; without it azure-identity is used.")
-    cosmos_database: str = Field(default="competency", min_length=1, max_length=255)
-    cosmos_container: str = Field(default="suite", min_length=1, max_length=255)
+    cosmos_database: str = Field(default="competency", min_length=1, max_length=255, description="Database (created if missing).")
+    cosmos_container: str = Field(default="suite", min_length=1, max_length=255, description="Container, partition key /pk.")
     cosmos_connection_verify: bool = Field(default=True, description="Verify the endpoint's TLS certificate.")
 
     # Azure Storage queues: used when a connection is set (same setting as the Functions host).
@@ -47,12 +47,15 @@ class Settings(BaseSettings):
     )
 
     # Entra ID bearer tokens of the HTTP API.
-    auth_audience: str = Field(default="api://competency-suite", min_length=1)
+    auth_audience: str = Field(default="api://competency-suite", min_length=1, description="The API's application ID URI (aud).")
     auth_issuer: str = Field(
         default="https://login.microsoftonline.com/{tid}/v2.0",
         description="Issuer template; {tid} is the token's tenant.",
     )
-    auth_jwks_url: HttpUrl = Field(default=HttpUrl("https://login.microsoftonline.com/common/discovery/v2.0/keys"))
+    auth_jwks_url: HttpUrl = Field(
+        default=HttpUrl("https://login.microsoftonline.com/common/discovery/v2.0/keys"),
+        description="Signing keys of the token issuer.",
+    )
     program_tenant_id: str | None = Field(
         default=None,
         description="Tenant whose tokens may carry the Program.* roles; unset accepts any tenant (local only).",
@@ -60,10 +63,10 @@ class Settings(BaseSettings):
 
     # Nightly evaluation.
     evaluation_schedule: str = Field(default="0 0 2 * * *", description="NCRONTAB, UTC.")
-    alert_window_days: int = Field(default=60, ge=1, le=365)
+    alert_window_days: int = Field(default=60, ge=1, le=365, description="Warn this many days before a held level lapses.")
 
     # Catalog (a folder of JSON files); the shipped one by default.
-    catalog_dir: Path | None = None
+    catalog_dir: Path | None = Field(default=None, description="Folder of catalog JSON files; the shipped catalog when unset.")
 
     # --- directory (Microsoft Graph) settings ---
 
@@ -77,12 +80,12 @@ class Settings(BaseSettings):
     )
     alerts_queue_name: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
         description="Storage queue a Logic App reads alerts from (on the suite's queue connection).",
     )
     alerts_max_attempts: int = Field(default=8, ge=1, le=50, description="Delivery attempts before an alert is failed.")
     alerts_backoff_seconds: float = Field(default=10.0, gt=0, le=3600, description="First retry delay; doubles each attempt.")
-    alerts_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    alerts_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400, description="Longest retry delay.")
     alerts_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Webhook request timeout.")
 
     @field_validator("auth_issuer")
@@ -121,3 +124,41 @@ def get_settings() -> Settings:
 
 
 Mode = Literal["embedded", "azure"]
+
+
+def setting_names(field_name: str) -> list[str]:
+    """The environment names a field is read from (the first is the documented one)."""
+    field = Settings.model_fields[field_name]
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [field_name.upper()]
+
+
+def describe_settings() -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) of every setting, for the README and the example."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        annotation = str(field.annotation).replace("typing.", "").replace("pydantic.networks.HttpUrl", "URL")
+        annotation = annotation.replace("<class '", "").replace("'>", "").replace("pathlib.", "")
+        if annotation.endswith(" | None"):
+            annotation = "optional " + annotation.removesuffix(" | None")
+        default = "" if field.default is None else str(field.default)
+        rows.append((setting_names(name)[0], annotation, default, field.description or ""))
+    return rows
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if "--example" in sys.argv:
+        values = {row[0]: row[2] for row in describe_settings()}
+        values["AzureWebJobsStorage"] = "UseDevelopmentStorage=true"
+        values["FUNCTIONS_WORKER_RUNTIME"] = "python"
+        values["AzureWebJobsFeatureFlags"] = "EnableWorkerIndexing"
+        print(json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
+    else:
+        print("| setting | type | default | what it is |\n| --- | --- | --- | --- |")
+        for name, kind, default, description in describe_settings():
+            print(f"| `{name}` | {kind} | {'`' + default + '`' if default else ''} | {description} |")

@@ -111,3 +111,58 @@ def put_performance(call: Call) -> func.HttpResponse:
 
     result = feed_service().put_performance(call.partner_id, call.model(PerformanceIn))
     return json_response(result.model_dump(by_alias=True, mode="json"))
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/overrides/{overrideId}",
+    "PUT",
+    name="put_override",
+    rule=partner(roles=(ROLE_OPERATOR,)),
+    summary="Grant or change an achievement override (audited; default 3 months)",
+    tags=["membership"],
+    request="shared.services.program:OverrideIn",
+    response="shared.services.program:OverrideOut",
+    responses={201: "Granted"},
+)
+def put_override(call: Call) -> func.HttpResponse:
+    from shared.services.program import OverrideIn, program_service
+
+    assert call.caller is not None
+    actor = call.caller.upn or f"{call.caller.tenant_id}/{call.caller.object_id}"
+    override, created = program_service().put_override(call.partner_id, call.path("overrideId"), call.model(OverrideIn), actor=actor)
+    return json_response(override.model_dump(by_alias=True, mode="json"), 201 if created else 200)
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/skills-report",
+    "GET",
+    name="skills_report",
+    rule=partner(admin=True),
+    summary="Who holds what: one CSV row per person and achievement",
+    tags=["evaluation"],
+    response="functions.schemas:CSV",
+    response_type="text/csv",
+)
+def skills_report(call: Call) -> func.HttpResponse:
+    from shared.errors import NotFound
+    from shared.services.evaluation import evaluation_service
+    from shared.services.program import program_service
+
+    try:
+        latest = evaluation_service().latest(call.partner_id)
+    except NotFound:
+        latest = None
+    report = program_service().skills_report(call.partner_id, latest)
+    return func.HttpResponse(
+        report,
+        status_code=200,
+        mimetype="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="skills-report-{call.partner_id}.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
