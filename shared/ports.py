@@ -176,3 +176,65 @@ class MessageQueue(Protocol):
 
 def poison_queue_name(queue: str) -> str:
     return f"{queue}-poison"
+
+
+# --- directory (user provisioning) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewDirectoryUser:
+    """A user to create; ``ref`` is the caller's key for the result (e.g. the CSV row)."""
+
+    ref: str
+    user_principal_name: str
+    display_name: str
+    mail_nickname: str
+    password: str
+    given_name: str | None = None
+    surname: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    user_id: str
+    user_principal_name: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class DirectoryResult:
+    """Outcome of one create: ``created`` (also when a retried create was reconciled by a
+    read), ``exists`` (the UPN was taken before we tried), or ``failed`` with a reason."""
+
+    ref: str
+    status: Literal["created", "exists", "failed"]
+    user: DirectoryUser | None = None
+    error: str | None = None
+
+
+class DirectoryError(Exception):
+    """The directory could not be reached or refused the whole request (not one user)."""
+
+
+class Directory(Protocol):
+    """User accounts in a partner's Entra ID tenant (Microsoft Graph in production)."""
+
+    def create_users(self, tenant_id: str, users: Sequence[NewDirectoryUser]) -> list[DirectoryResult]:
+        """Create many users (batched); one result per user, in input order."""
+        ...
+
+    def find_users(self, tenant_id: str, upns: Sequence[str]) -> dict[str, DirectoryUser]:
+        """The users among ``upns`` that exist, keyed by lower-case UPN (batched reads)."""
+        ...
+
+    def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None: ...
+
+    def delete_user(self, tenant_id: str, user_id: str) -> bool:
+        """Delete; False when it was already gone."""
+        ...
+
+    def default_domain(self, tenant_id: str) -> str:
+        """The tenant's default verified domain (``GET /domains``, ``isDefault``)."""
+        ...
+
+    def close(self) -> None: ...

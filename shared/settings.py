@@ -69,10 +69,45 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(default=None, description="Folder of catalog JSON files; the shipped catalog when unset.")
 
     # --- directory (Microsoft Graph) settings ---
+    graph_base_url: HttpUrl = Field(
+        default=HttpUrl("https://graph.microsoft.com/v1.0"), description="Microsoft Graph v1.0 base URL."
+    )
+    graph_credential: Literal["client_secret", "certificate", "managed_identity", "static"] = Field(
+        default="managed_identity",
+        description="How the suite gets Graph tokens in a partner's tenant: a multi-tenant app's client secret or "
+        "certificate, or a managed identity as federated credential of that app; `static` only for the local host.",
+    )
+    graph_client_id: str | None = Field(default=None, description="The multi-tenant app registration's client id.")
+    graph_client_secret: str | None = Field(default=None, repr=False, description="Its client secret (client_secret).")
+    graph_certificate_path: Path | None = Field(default=None, description="PEM certificate with private key (certificate).")
+    graph_managed_identity_client_id: str | None = Field(
+        default=None, description="User-assigned managed identity used as federated credential (managed_identity)."
+    )
+    graph_static_token: str | None = Field(default=None, repr=False, description="Bearer token for the local host's Graph stand-in.")
+    graph_max_concurrency: int = Field(default=4, ge=1, le=32, description="Graph $batch requests in flight per import.")
+    graph_timeout_seconds: float = Field(default=30.0, gt=0, le=300, description="Timeout of one Graph request.")
+    graph_max_retries: int = Field(default=6, ge=0, le=20, description="Retries of a throttled or failed Graph sub-request.")
 
     # --- MSA sign-in settings ---
+    msa_authority: str = Field(
+        default="https://login.microsoftonline.com/consumers", description="MSAL authority for personal accounts."
+    )
+    msa_client_id: str | None = Field(default=None, description="App registration (personal accounts) client id.")
+    msa_client_secret: str | None = Field(default=None, repr=False, description="Its client secret.")
+    msa_redirect_uri: str | None = Field(default=None, description="Public URL of /api/msa/callback.")
+    msa_tenant_id: str = Field(default=CONSUMERS_TENANT_ID, description="The only `tid` accepted in MSA id tokens.")
+    msa_ca_bundle: str | None = Field(
+        default=None, description="CA bundle MSAL trusts for the authority (local stand-in only; leave unset in Azure)."
+    )
+    msa_flow_ttl_seconds: int = Field(default=600, ge=60, le=3600, description="How long a started sign-in stays valid.")
 
     # --- add_users settings ---
+    import_max_rows: int = Field(default=5000, ge=1, le=100000, description="Rows accepted in one add-users request.")
+    import_max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000, description="Largest add-users body.")
+    import_inline_rows: int = Field(
+        default=100, ge=1, le=5000, description="Imports with more rows continue in the background (queue)."
+    )
+    import_log_ttl_hours: int = Field(default=24, ge=1, le=168, description="The log file's passwords are erased after this.")
 
     # --- alerts settings ---
     alerts_webhook_url: HttpUrl | None = Field(

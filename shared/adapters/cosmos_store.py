@@ -1,0 +1,196 @@
+"""Azure Cosmos DB for NoSQL through ``azure-cosmos``: one container, partition key ``/pk``.
+
+Queries use only what the Cosmos protocol server of the contract tests also implements
+(parameterised WHERE, ORDER BY, TOP, ARRAY_CONTAINS); a query page counts as one request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shared.ports import (
+    ConflictError,
+    Document,
+    NotFoundError,
+    PatchOp,
+    PreconditionFailedError,
+    Stored,
+    StoreStats,
+    StoreUnavailableError,
+)
+
+_SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
+
+
+def _body(item: Mapping[str, Any]) -> Stored:
+    body = {k: v for k, v in item.items() if k not in _SYSTEM_FIELDS}
+    return Stored(body, str(item.get("_etag", "")))
+
+
+def _field(path: str) -> str:
+    parts = path.split(".")
+    for part in parts:
+        if not part.replace("_", "").isalnum():
+            raise ValueError(f"unsupported field path {path!r}")
+    return "c." + ".".join(parts)
+
+
+class CosmosDocumentStore:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        database: str,
+        container: str,
+        key: str | None = None,
+        credential: Any = None,
+        connection_verify: bool = True,
+    ) -> None:
+        from azure.cosmos import CosmosClient, PartitionKey
+
+        self._client = CosmosClient(endpoint, credential=key or credential, connection_verify=connection_verify)
+        db = self._client.create_database_if_not_exists(database)
+        self._container = db.create_container_if_not_exists(container, partition_key=PartitionKey(path="/pk"))
+        self.stats = StoreStats()
+
+    # --- error mapping ------------------------------------------------------------------------
+
+    def _call(self, action: Any, *args: Any, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+        from azure.cosmos import exceptions
+
+        try:
+            return action(*args, **kwargs)
+        except exceptions.CosmosResourceNotFoundError as exc:
+            raise NotFoundError(str(exc.message)) from None
+        except exceptions.CosmosResourceExistsError as exc:
+            raise ConflictError(str(exc.message)) from None
+        except exceptions.CosmosAccessConditionFailedError as exc:
+            raise PreconditionFailedError(str(exc.message)) from None
+        except exceptions.CosmosHttpResponseError as exc:
+            if exc.status_code in (408, 429, 449, 500, 503):
+                raise StoreUnavailableError(f"Cosmos DB answered {exc.status_code}") from None
+            raise
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise StoreUnavailableError(str(exc)) from None
+
+    @staticmethod
+    def _condition(if_match: str | None) -> dict[str, Any]:
+        if if_match is None:
+            return {}
+        from azure.core import MatchConditions
+
+        return {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+
+    # --- the port -----------------------------------------------------------------------------
+
+    def read(self, partition_key: str, doc_id: str) -> Stored | None:
+        self.stats.point_reads += 1
+        try:
+            return _body(self._call(self._container.read_item, doc_id, partition_key=partition_key))
+        except NotFoundError:
+            return None
+
+    def create(self, partition_key: str, doc: Document) -> Stored:
+        self.stats.writes += 1
+        return _body(self._call(self._container.create_item, {**doc, "pk": partition_key}))
+
+    def upsert(self, partition_key: str, doc: Document) -> Stored:
+        self.stats.writes += 1
+        return _body(self._call(self._container.upsert_item, {**doc, "pk": partition_key}))
+
+    def replace(self, partition_key: str, doc: Document, *, if_match: str | None = None) -> Stored:
+        self.stats.writes += 1
+        body = {**doc, "pk": partition_key}
+        return _body(self._call(self._container.replace_item, body["id"], body, **self._condition(if_match)))
+
+    def delete(self, partition_key: str, doc_id: str, *, if_match: str | None = None) -> None:
+        self.stats.writes += 1
+        self._call(self._container.delete_item, doc_id, partition_key=partition_key, **self._condition(if_match))
+
+    def patch(self, partition_key: str, doc_id: str, operations: Sequence[PatchOp], *, if_match: str | None = None) -> Stored:
+        self.stats.writes += 1
+        ops = [{"op": op.op, "path": op.path} if op.op == "remove" else {"op": op.op, "path": op.path, "value": op.value} for op in operations]
+        item = self._call(
+            self._container.patch_item, doc_id, partition_key=partition_key, patch_operations=ops, **self._condition(if_match)
+        )
+        return _body(item)
+
+    def _sql(
+        self,
+        partition_key: str | None,
+        types: Sequence[str] | None,
+        where: Mapping[str, Any] | None,
+        order_by: str | None,
+        descending: bool,
+        limit: int | None,
+    ) -> tuple[str, list[dict[str, Any]]]:
+        clauses: list[str] = []
+        parameters: list[dict[str, Any]] = []
+        if partition_key is not None:
+            # Redundant with the partition key option in Cosmos DB; keeps the protocol server
+            # of the contract tests (which ignores that option for queries) exact.
+            clauses.append("c.pk = @pk")
+            parameters.append({"name": "@pk", "value": partition_key})
+        if types:
+            clauses.append("ARRAY_CONTAINS(@types, c.type)")
+            parameters.append({"name": "@types", "value": list(types)})
+        for index, (field, value) in enumerate((where or {}).items()):
+            if value is None:
+                clauses.append(f"(NOT IS_DEFINED({_field(field)}) OR IS_NULL({_field(field)}))")
+            else:
+                clauses.append(f"{_field(field)} = @p{index}")
+                parameters.append({"name": f"@p{index}", "value": value})
+        top = f"TOP {int(limit)} " if limit is not None else ""
+        sql = f"SELECT {top}* FROM c"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        if order_by:
+            sql += f" ORDER BY {_field(order_by)} {'DESC' if descending else 'ASC'}"
+        return sql, parameters
+
+    def _pages(self, pager: Any, *, cross_partition: bool) -> list[Stored]:
+        results: list[Stored] = []
+        for page in self._call(pager.by_page):
+            if cross_partition:
+                self.stats.cross_partition_queries += 1
+            else:
+                self.stats.queries += 1
+            results.extend(_body(item) for item in self._call(list, page))
+        return results
+
+    def query(
+        self,
+        partition_key: str,
+        *,
+        types: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Stored]:
+        sql, parameters = self._sql(partition_key, types, where, order_by, descending, limit)
+        pager = self._container.query_items(sql, parameters=parameters, partition_key=partition_key, max_item_count=1000)
+        return self._pages(pager, cross_partition=False)
+
+    def query_all(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Stored]:
+        sql, parameters = self._sql(None, types, where, order_by, descending, limit)
+        pager = self._container.query_items(sql, parameters=parameters, enable_cross_partition_query=True, max_item_count=1000)
+        return self._pages(pager, cross_partition=True)
+
+    def dump(self) -> list[Document]:
+        return [doc.body for doc in self.query_all()]
+
+    def close(self) -> None:
+        close = getattr(self._client, "close", None)
+        if callable(close):
+            close()
