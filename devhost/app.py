@@ -129,7 +129,7 @@ class LocalHost:
             "AUTH_JWKS_URL": jwks_url(self.base_url),
         }
         if self.graph is not None:
-            values.update({"GRAPH_BASE_URL": f"{self.base_url}/_dev/graph/v1.0", "GRAPH_CREDENTIAL": "devhost"})
+            values.update({"GRAPH_BASE_URL": f"{self.base_url}/_dev/graph/v1.0", "GRAPH_CREDENTIAL": "static"})
         if self.msa is not None:
             values.update(
                 {

@@ -12,7 +12,7 @@ selects that tenant, any other non-empty token selects ``default``. Faults can b
 
     {"throttleRate": 0.0-1.0,      # answer 429 + Retry-After
      "unavailableRate": 0.0-1.0,   # answer 503
-     "applyThenFailRate": 0.0-1.0, # a create is stored but answered 503
+     "applyThenFailRate": 0.0-1.0, # a create is stored but answered 503 (alias applyThenFail)
      "latencyMs": int,             # sleep once per top-level HTTP request
      "retryAfterSeconds": int,
      "seed": int | null}
@@ -226,7 +226,10 @@ class GraphStandIn:
                 self.configure_faults(
                     throttle_rate=_opt_float(data, "throttleRate"),
                     unavailable_rate=_opt_float(data, "unavailableRate"),
-                    apply_then_fail_rate=_opt_float(data, "applyThenFailRate"),
+                    apply_then_fail_rate=_opt_float(
+                        data,
+                        "applyThenFailRate" if "applyThenFailRate" in data else "applyThenFail",
+                    ),
                     latency_ms=_opt_int(data, "latencyMs"),
                     retry_after_seconds=_opt_int(data, "retryAfterSeconds"),
                     seed=_opt_int(data, "seed"),

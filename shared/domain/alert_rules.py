@@ -136,6 +136,8 @@ def raise_alerts(
     for competency_id, level in sorted(held.items()):
         if LEVEL_RANK.get(after.get(competency_id, "none"), 0) >= LEVEL_RANK[level]:
             continue
+        if previous is not None and LEVEL_RANK.get(before.get(competency_id, "none"), 0) < LEVEL_RANK[level]:
+            continue  # already not met last time: raised then, not again every night
         lost = _contributors(_competency(previous, competency_id) if previous else None, level) - _contributors(
             _competency(current, competency_id), level
         )

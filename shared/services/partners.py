@@ -19,13 +19,13 @@ from shared.ports import ConflictError, DocumentStore, NotFoundError
 
 PARTNER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-DOMAIN_PATTERN = r"^(?=.{3,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+DOMAIN_PATTERN = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 
 
 class PartnerIn(ApiModel):
     display_name: str = Field(min_length=1, max_length=256)
     tenant_id: str = Field(pattern=TENANT_ID_PATTERN)
-    primary_domain: str | None = Field(default=None, pattern=DOMAIN_PATTERN)
+    primary_domain: str | None = Field(default=None, min_length=3, max_length=253, pattern=DOMAIN_PATTERN)
 
 
 class PartnerOut(ApiModel):

@@ -72,11 +72,16 @@ def test_45_users_take_three_batches(
     assert [r.ref for r in results] == [u.ref for u in users]
     assert all(r.status == "created" for r in results)
     assert len(graph.users(TENANT)) == 45
+    graph.reset_counters()
+    found = directory.find_users(TENANT, [u.user_principal_name for u in users])
+    assert graph.batch_count == 3
     for user, result in zip(users, results, strict=True):
         assert result.user is not None
-        read = directory.get_user(TENANT, result.user.user_id)
-        assert read == result.user
-        assert read.user_principal_name == user.user_principal_name
+        assert result.user.user_principal_name == user.user_principal_name
+        assert found[user.user_principal_name.lower()] == result.user
+    for result in results[::10]:
+        assert result.user is not None
+        assert directory.get_user(TENANT, result.user.user_id) == result.user
     # nothing leaked into another tenant
     assert graph.users("default") == []
 
@@ -374,3 +379,66 @@ def test_static_token_provider() -> None:
     assert token_provider_from_settings(_S())("abc") == "devhost:abc"  # type: ignore[arg-type]
     _S.graph_static_token = "fixed"
     assert token_provider_from_settings(_S())("abc") == "fixed"  # type: ignore[arg-type]
+
+
+def test_credential_providers_are_cached_per_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    import azure.identity
+
+    built: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+
+    class _Token:
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+    def fake(kind: str) -> type:
+        class _Credential:
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                built.append((kind, args, kwargs))
+                self.args = args
+
+            def get_token(self, scope: str) -> _Token:
+                if kind == "managed":
+                    assert scope == "api://AzureADTokenExchange/.default"
+                    return _Token("mi-assertion")
+                assert scope == "https://graph.microsoft.com/.default"
+                if kind == "assertion":
+                    func = self.args[2]
+                    assert callable(func) and func() == "mi-assertion"
+                return _Token(f"{kind}:{self.args[0]}")
+
+        return _Credential
+
+    monkeypatch.setattr(azure.identity, "ClientSecretCredential", fake("secret"))
+    monkeypatch.setattr(azure.identity, "CertificateCredential", fake("cert"))
+    monkeypatch.setattr(azure.identity, "ClientAssertionCredential", fake("assertion"))
+    monkeypatch.setattr(azure.identity, "ManagedIdentityCredential", fake("managed"))
+
+    def settings(kind: str) -> object:
+        return types.SimpleNamespace(
+            graph_credential=kind,
+            graph_client_id="app-id",
+            graph_client_secret="s3cret",
+            graph_certificate_path="/tmp/cert.pem",
+            graph_managed_identity_client_id="mi-id",
+            graph_static_token=None,
+        )
+
+    provider = token_provider_from_settings(settings("client_secret"))  # type: ignore[arg-type]
+    assert provider("t1") == "secret:t1"
+    assert provider("t1") == "secret:t1"
+    assert provider("t2") == "secret:t2"
+    assert [b[1] for b in built] == [("t1", "app-id", "s3cret"), ("t2", "app-id", "s3cret")]
+
+    built.clear()
+    provider = token_provider_from_settings(settings("certificate"))  # type: ignore[arg-type]
+    assert provider("t1") == "cert:t1"
+    assert built == [("cert", ("t1", "app-id"), {"certificate_path": "/tmp/cert.pem"})]
+
+    built.clear()
+    provider = token_provider_from_settings(settings("managed_identity"))  # type: ignore[arg-type]
+    assert provider("t1") == "assertion:t1"
+    assert provider("t2") == "assertion:t2"
+    assert [b[0] for b in built] == ["assertion", "managed", "assertion"]
+    assert built[1][2] == {"client_id": "mi-id"}

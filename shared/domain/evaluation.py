@@ -1,0 +1,510 @@
+"""The evaluation engine: (catalog, one partner's snapshot, date) → evaluation. Pure and
+deterministic: no I/O, no clock, independent of the order of its inputs.
+
+Rules (DESIGN.md §1):
+- a person counts toward a skill requirement only while active, with an MSA linked to this
+  partner, holding achievements valid on the date; once per requirement;
+- an achievement is valid from ``earnedOn`` until the day before ``expiresOn``; a retired
+  exam also stops on the day after the catalog's ``acceptedUntil``;
+- performance requirements sum the figures of the trailing period (``aggregate: latest``
+  takes the newest figure, for counts that are a level such as seats);
+- a level is met when one of its paths is (or an unexpired override says so);
+- ``earliestExpiry``: the first day a level the partner holds or has achieved stops being
+  met if nothing changes; ``atRisk``: a held level is not met, or lapses within the window.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from shared.domain.catalog import LEVEL_RANK, LEVELS, PERFORMANCE_KINDS, SKILL_KINDS, Catalog, Competency, Requirement
+
+AchievementKind = Literal["certification", "exam", "assessment"]
+LevelName = Literal["silver", "gold"]
+_NEVER = date.max
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    display_name: str
+    active: bool
+    msa_id: str | None  # linked to this partner, else None
+
+
+@dataclass(frozen=True)
+class Achievement:
+    msa_id: str
+    kind: AchievementKind
+    code: str
+    earned_on: date
+    expires_on: date | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricFigure:
+    metric: str
+    competency_id: str
+    as_of: date
+    value: float
+
+
+@dataclass(frozen=True)
+class Override:
+    override_id: str
+    competency_id: str
+    level: LevelName
+    path_id: str | None
+    requirement_id: str | None
+    reason: str
+    expires_on: date  # last day it applies
+
+
+@dataclass(frozen=True)
+class PartnerSnapshot:
+    partner_id: str
+    people: Sequence[Person] = ()
+    achievements: Sequence[Achievement] = ()
+    metrics: Sequence[MetricFigure] = ()
+    overrides: Sequence[Override] = ()
+    held: Mapping[str, LevelName] = field(default_factory=dict)  # achieved last time or subscribed
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    requirement: Requirement
+    current: float
+    met: bool
+    override: bool
+    contributors: tuple[str, ...]
+    lapses_on: date  # first day it is no longer met if nothing changes (date.max: not foreseeable)
+
+    def to_api(self) -> dict[str, Any]:
+        r = self.requirement
+        out: dict[str, Any] = {
+            "requirementId": r.requirement_id,
+            "kind": r.kind,
+            "description": r.description,
+            "required": _number(r.required),
+            "current": _number(self.current),
+            "met": self.met,
+            "contributors": list(self.contributors),
+        }
+        if self.override:
+            out["override"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class PathResult:
+    path_id: str
+    description: str
+    requirements: tuple[RequirementResult, ...]
+
+    @property
+    def met(self) -> bool:
+        return all(r.met for r in self.requirements)
+
+    @property
+    def lapses_on(self) -> date:
+        return min((r.lapses_on for r in self.requirements), default=_NEVER)
+
+    def to_api(self) -> dict[str, Any]:
+        return {"pathId": self.path_id, "met": self.met, "requirements": [r.to_api() for r in self.requirements]}
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    level: LevelName
+    paths: tuple[PathResult, ...]
+    override: Override | None
+
+    @property
+    def met(self) -> bool:
+        return self.override is not None or any(p.met for p in self.paths)
+
+    @property
+    def lapses_on(self) -> date | None:
+        """First day this level stops being met if nothing changes; None when not met now."""
+        if not self.met:
+            return None
+        dates = [p.lapses_on for p in self.paths if p.met]
+        if self.override is not None:
+            dates.append(self.override.expires_on + timedelta(days=1))
+        return max(dates)
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"level": self.level, "met": self.met, "override": self.override is not None, "paths": [p.to_api() for p in self.paths]}
+        if self.override is not None:
+            out["overrideReason"] = self.override.reason
+            out["overrideExpiresOn"] = self.override.expires_on.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class CompetencyResult:
+    competency: Competency
+    levels: tuple[LevelResult, ...]
+    at_risk: bool
+    earliest_expiry: date | None
+    next_level: dict[str, str] | None
+    single_points_of_failure: tuple[dict[str, str], ...]
+    expiring: tuple[dict[str, str], ...]
+
+    @property
+    def achieved_level(self) -> str:
+        achieved = "none"
+        for lv in self.levels:
+            if lv.met:
+                achieved = lv.level
+        return achieved
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "competencyId": self.competency.competency_id,
+            "name": self.competency.name,
+            "achievedLevel": self.achieved_level,
+            "levels": [lv.to_api() for lv in self.levels],
+            "atRisk": self.at_risk,
+            "earliestExpiry": self.earliest_expiry.isoformat() if self.earliest_expiry else None,
+            "nextLevel": self.next_level,
+            "singlePointsOfFailure": list(self.single_points_of_failure),
+            "expiring": list(self.expiring),
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    partner_id: str
+    evaluated_at: datetime
+    catalog_version: str
+    competencies: tuple[CompetencyResult, ...]
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "partnerId": self.partner_id,
+            "evaluatedAt": self.evaluated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "catalogVersion": self.catalog_version,
+            "competencies": [c.to_api() for c in self.competencies],
+        }
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Holding:
+    """One person's valid hold of one code: until when it stays valid."""
+
+    lapses_on: date
+
+
+class _People:
+    """The people who count on the date, with the codes they validly hold."""
+
+    def __init__(self, catalog: Catalog, snapshot: PartnerSnapshot, on: date) -> None:
+        by_msa = {p.msa_id: p for p in snapshot.people if p.active and p.msa_id}
+        self.names = {p.user_id: p.display_name for p in snapshot.people}
+        self.codes: dict[str, dict[str, date]] = defaultdict(dict)  # user → code → lapses on
+        for a in snapshot.achievements:
+            person = by_msa.get(a.msa_id)
+            if person is None or a.earned_on > on:
+                continue
+            lapses = a.expires_on or _NEVER
+            exam = catalog.exam_by_code.get(a.code)
+            if exam is not None and exam.accepted_until is not None:
+                lapses = min(lapses, exam.accepted_until + timedelta(days=1))
+            if lapses <= on:
+                continue
+            held = self.codes[person.user_id]
+            held[a.code] = max(held.get(a.code, lapses), lapses)  # the longest-lasting of duplicates
+
+    def qualifying(self, r: Requirement) -> dict[str, date]:
+        """user → the day their qualification for ``r`` lapses, for everyone who qualifies."""
+        out: dict[str, date] = {}
+        for user_id, codes in self.codes.items():
+            if any(code not in codes for code in r.all_of):
+                continue
+            any_dates = [codes[c] for c in r.any_of if c in codes]
+            if r.any_of and not any_dates:
+                continue
+            lapses = min([codes[c] for c in r.all_of] + ([max(any_dates)] if any_dates else []))
+            out[user_id] = lapses
+        return out
+
+
+def _months_before(on: date, months: int) -> date:
+    year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
+    month += 1
+    day = min(on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    return date(year, month, day)
+
+
+def _performance(r: Requirement, figures: Sequence[MetricFigure], on: date) -> float:
+    start = _months_before(on, r.months)
+    window = sorted((f for f in figures if start < f.as_of <= on), key=lambda f: (f.as_of, f.value))
+    if not window:
+        return 0.0
+    if r.aggregate == "latest":
+        return window[-1].value
+    return sum(f.value for f in window)
+
+
+def _override_for(overrides: Sequence[Override], competency_id: str, level: str, on: date) -> list[Override]:
+    return sorted(
+        (o for o in overrides if o.competency_id == competency_id and o.level == level and on <= o.expires_on),
+        key=lambda o: (o.expires_on, o.override_id),
+        reverse=True,
+    )
+
+
+def _requirement(
+    r: Requirement, path_id: str, people: _People, figures: Mapping[str, Sequence[MetricFigure]], overrides: Sequence[Override], on: date
+) -> RequirementResult:
+    override = next((o for o in overrides if o.requirement_id == r.requirement_id and o.path_id in (None, path_id)), None)
+    if r.is_skill:
+        qualifying = people.qualifying(r)
+        current: float = len(qualifying)
+        met = current >= r.required
+        contributors = tuple(sorted(qualifying))
+        needed = int(r.required)
+        ranked = sorted(qualifying.values(), reverse=True)
+        lapses = ranked[needed - 1] if met else on
+    else:
+        current = _performance(r, figures.get(r.kind, ()), on)
+        met = current >= r.required
+        contributors = ()
+        lapses = _NEVER if met else on
+    if override is not None and not met:
+        return RequirementResult(r, current, True, True, contributors, override.expires_on + timedelta(days=1))
+    return RequirementResult(r, current, met, False, contributors, lapses)
+
+
+def _gap_words(r: RequirementResult) -> str:
+    req = r.requirement
+    missing = req.required - r.current
+    if req.is_skill:
+        n = int(missing)
+        who = "individual" if n == 1 else "individuals"
+        verb = "holding" if req.kind == "certifiedIndividuals" else "who passed"
+        parts = []
+        if req.all_of:
+            parts.append("all of " + ", ".join(req.all_of))
+        if req.any_of:
+            parts.append("one of " + ", ".join(req.any_of))
+        return f"{n} more {who} {verb} {' and '.join(parts)}"
+    amount = f"{missing:,.0f}"
+    return {
+        "revenueUsd": f"USD {amount} more revenue",
+        "activeUsage": f"{amount} more active users",
+        "deployedSeats": f"{amount} more deployed seats",
+        "newCustomers": f"{amount} more new customers",
+    }[req.kind] + f" (trailing {req.months} months)"
+
+
+def _next_level(levels: Sequence[LevelResult], achieved: str) -> dict[str, str] | None:
+    target = next((lv for lv in levels if LEVEL_RANK[lv.level] == LEVEL_RANK[achieved] + 1), None)
+    if target is None:
+        return None
+    options = []
+    for p in target.paths:
+        gaps = [_gap_words(r) for r in p.requirements if not r.met]
+        if gaps:
+            options.append(" and ".join(gaps))
+    return {"level": target.level, "gap": "; or ".join(options)}
+
+
+def _still_met_without(level: LevelResult, user_id: str) -> bool:
+    if level.override is not None:
+        return True
+    for p in level.paths:
+        if all(r.override or (r.met and (user_id not in r.contributors or r.current - 1 >= r.requirement.required)) for r in p.requirements):
+            return True
+    return False
+
+
+def _evaluate_competency(
+    competency: Competency, people: _People, snapshot: PartnerSnapshot, figures: Mapping[str, Sequence[MetricFigure]], on: date, window_days: int
+) -> CompetencyResult:
+    levels: list[LevelResult] = []
+    for spec in competency.levels:
+        overrides = _override_for(snapshot.overrides, competency.competency_id, spec.level, on)
+        level_override = next((o for o in overrides if o.path_id is None and o.requirement_id is None), None)
+        paths = tuple(
+            PathResult(p.path_id, p.description, tuple(_requirement(r, p.path_id, people, figures, overrides, on) for r in p.requirements))
+            for p in spec.paths
+        )
+        levels.append(LevelResult(spec.level, paths, level_override))
+    achieved = "none"
+    for lv in levels:
+        if lv.met:
+            achieved = lv.level
+    held = snapshot.held.get(competency.competency_id, "none")
+    watched = [lv for lv in levels if LEVEL_RANK[lv.level] <= max(LEVEL_RANK[achieved], LEVEL_RANK[held]) and lv.met]
+    lapse_dates = [d for d in (lv.lapses_on for lv in watched) if d is not None and d != _NEVER]
+    earliest = min(lapse_dates) if lapse_dates else None
+    horizon = on + timedelta(days=window_days)
+    held_level = next((lv for lv in levels if lv.level == held), None)
+    at_risk = held_level is not None and (not held_level.met or (held_level.lapses_on is not None and held_level.lapses_on <= horizon))
+
+    # Who the held (or achieved) level depends on: single points of failure and expiring holds.
+    key_level = next((lv for lv in levels if lv.level == (held if held != "none" else achieved)), None)
+    spof: list[dict[str, str]] = []
+    expiring: list[dict[str, str]] = []
+    if key_level is not None and key_level.met:
+        contributors = sorted({u for p in key_level.paths if p.met for r in p.requirements for u in r.contributors})
+        for user_id in contributors:
+            if not _still_met_without(key_level, user_id):
+                spof.append({"userId": user_id, "displayName": people.names.get(user_id, user_id), "level": key_level.level})
+        depends = key_level.lapses_on is not None and key_level.lapses_on <= horizon
+        for p in key_level.paths if depends else ():
+            if not p.met:
+                continue
+            for r in p.requirements:
+                for user_id in r.contributors:
+                    for code in sorted(r.requirement.codes):
+                        lapses = people.codes.get(user_id, {}).get(code)
+                        if lapses is not None and lapses != _NEVER and lapses <= horizon:
+                            item = {
+                                "competencyId": competency.competency_id,
+                                "level": key_level.level,
+                                "userId": user_id,
+                                "code": code,
+                                "expiresOn": lapses.isoformat(),
+                            }
+                            if item not in expiring:
+                                expiring.append(item)
+    expiring.sort(key=lambda e: (e["expiresOn"], e["userId"], e["code"]))
+    return CompetencyResult(
+        competency, tuple(levels), at_risk, earliest, _next_level(levels, achieved), tuple(spof), tuple(expiring)
+    )
+
+
+def evaluate(
+    catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated_at: datetime, alert_window_days: int = 60
+) -> Evaluation:
+    people = _People(catalog, snapshot, on)
+    figures: dict[str, dict[str, list[MetricFigure]]] = defaultdict(lambda: defaultdict(list))
+    for f in snapshot.metrics:
+        figures[f.competency_id][f.metric].append(f)
+    results = [
+        _evaluate_competency(competency, people, snapshot, figures.get(competency.competency_id, {}), on, alert_window_days)
+        for competency in catalog.competencies
+    ]
+    return Evaluation(snapshot.partner_id, evaluated_at, catalog.catalog_version, tuple(results))
+
+
+__all__ = [
+    "PERFORMANCE_KINDS",
+    "SKILL_KINDS",
+    "LEVELS",
+    "Achievement",
+    "Evaluation",
+    "MetricFigure",
+    "Override",
+    "PartnerSnapshot",
+    "Person",
+    "evaluate",
+]
+
+
+_REQUIREMENT_RESULT = {
+    "type": "object",
+    "required": ["requirementId", "kind", "description", "required", "current", "met", "contributors"],
+    "properties": {
+        "requirementId": {"type": "string"},
+        "kind": {"type": "string", "enum": list(SKILL_KINDS + PERFORMANCE_KINDS)},
+        "description": {"type": "string"},
+        "required": {"type": "number"},
+        "current": {"type": "number"},
+        "met": {"type": "boolean"},
+        "override": {"type": "boolean"},
+        "contributors": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+EVALUATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["partnerId", "evaluatedAt", "catalogVersion", "competencies"],
+    "properties": {
+        "partnerId": {"type": "string"},
+        "evaluatedAt": {"type": "string", "format": "date-time"},
+        "catalogVersion": {"type": "string"},
+        "competencies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["competencyId", "name", "achievedLevel", "levels", "atRisk", "earliestExpiry"],
+                "properties": {
+                    "competencyId": {"type": "string"},
+                    "name": {"type": "string"},
+                    "achievedLevel": {"type": "string", "enum": ["none", "silver", "gold"]},
+                    "levels": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["level", "met", "override", "paths"],
+                            "properties": {
+                                "level": {"type": "string", "enum": list(LEVELS)},
+                                "met": {"type": "boolean"},
+                                "override": {"type": "boolean"},
+                                "overrideReason": {"type": "string"},
+                                "overrideExpiresOn": {"type": "string", "format": "date"},
+                                "paths": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["pathId", "met", "requirements"],
+                                        "properties": {
+                                            "pathId": {"type": "string"},
+                                            "met": {"type": "boolean"},
+                                            "requirements": {"type": "array", "items": _REQUIREMENT_RESULT},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "atRisk": {"type": "boolean"},
+                    "earliestExpiry": {"type": ["string", "null"], "format": "date"},
+                    "nextLevel": {
+                        "type": ["object", "null"],
+                        "properties": {"level": {"type": "string"}, "gap": {"type": "string"}},
+                    },
+                    "singlePointsOfFailure": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"userId": {"type": "string"}, "displayName": {"type": "string"}, "level": {"type": "string"}},
+                        },
+                    },
+                    "expiring": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "competencyId": {"type": "string"},
+                                "level": {"type": "string"},
+                                "userId": {"type": "string"},
+                                "code": {"type": "string"},
+                                "expiresOn": {"type": "string", "format": "date"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
