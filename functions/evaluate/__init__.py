@@ -166,3 +166,41 @@ def skills_report(call: Call) -> func.HttpResponse:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/membership",
+    "GET",
+    name="get_membership",
+    rule=partner(members=True, roles=(ROLE_OPERATOR,)),
+    summary="Membership: level, subscription year, eligibility, business profile",
+    tags=["membership"],
+    response="shared.domain.membership:MEMBERSHIP_SCHEMA",
+)
+def get_membership(call: Call) -> func.HttpResponse:
+    from shared.services.membership import membership_service
+
+    return json_response(membership_service().view(call.partner_id))
+
+
+@endpoint(
+    bp,
+    "partners/{partnerId}/membership",
+    "POST",
+    name="buy_membership",
+    rule=partner(admin=True),
+    summary="Buy, renew or upgrade the silver or gold benefit pack",
+    tags=["membership"],
+    request="shared.services.membership:MembershipIn",
+    response="shared.domain.membership:MEMBERSHIP_SCHEMA",
+    status=201,
+    responses={409: "Not eligible: the problem names the gap"},
+)
+def buy_membership(call: Call) -> func.HttpResponse:
+    from shared.services.membership import MembershipIn, membership_service
+
+    assert call.caller is not None
+    actor = call.caller.upn or f"{call.caller.tenant_id}/{call.caller.object_id}"
+    view = membership_service().buy(call.partner_id, call.model(MembershipIn), actor=actor)
+    return json_response(view, 201, headers={"Location": f"/api/partners/{call.partner_id}/membership"})
