@@ -87,6 +87,7 @@ class GraphStandIn:
     ) -> None:
         self._lock = threading.Lock()
         self._users: dict[str, dict[str, dict[str, Any]]] = {}  # tenant -> id -> user
+        self._password_profiles: dict[tuple[str, str], dict[str, Any]] = {}
         self._domains: dict[str, list[str]] = {}  # tenant -> extra domains
         self.throttle_rate = throttle_rate
         self.unavailable_rate = unavailable_rate
@@ -145,6 +146,11 @@ class GraphStandIn:
         with self._lock:
             return self._domains_locked(tenant)
 
+    def password_profile(self, tenant: str, user_id: str) -> dict[str, Any]:
+        """The passwordProfile the user was created with (for tests; Graph never returns it)."""
+        with self._lock:
+            return dict(self._password_profiles.get((tenant, user_id), {}))
+
     def users(self, tenant: str) -> list[dict[str, Any]]:
         """Copies of the users stored for ``tenant``."""
         with self._lock:
@@ -154,6 +160,7 @@ class GraphStandIn:
         """Forget users, domains, counters and faults."""
         with self._lock:
             self._users.clear()
+            self._password_profiles.clear()
             self._domains.clear()
             self.throttle_rate = 0.0
             self.unavailable_rate = 0.0
@@ -408,6 +415,8 @@ class GraphStandIn:
                 "mail": None,
             }
             self._users.setdefault(tenant, {})[user["id"]] = user
+            # Graph never returns a password; tests check what it received through this.
+            self._password_profiles[(tenant, user["id"])] = dict(profile) if isinstance(profile, dict) else {}
             created = dict(user)
         if fail_after:
             return _error(503, "serviceNotAvailable", "Service unavailable (stand-in fault).")

@@ -52,3 +52,132 @@ def get_partner(call: Call) -> func.HttpResponse:
     from shared.services.partners import Partner
 
     return json_response(Partner.from_doc(call.partner or {}).to_api())
+
+
+@endpoint(
+    bp,
+    f"{PARTNERS}/users",
+    "POST",
+    name="add_users",
+    rule=partner(admin=True),
+    summary="Add users: one or many (JSON), or a CSV export; per-row results",
+    tags=["users"],
+    request="shared.services.users:UsersIn",
+    request_types=("application/json", "text/csv"),
+    response="shared.services.users:IMPORT_SCHEMA",
+    status=201,
+    responses={202: "Accepted: a large import continues in the background", 409: "Idempotency-Key reused for another request"},
+    headers={"Idempotency-Key": "Retrying with the same key returns the same import and creates nothing twice"},
+)
+def add_users(call: Call) -> func.HttpResponse:
+    from shared.bootstrap import container
+    from shared.services.users import users_service
+
+    service = users_service()
+    body = call.body_bytes(limit=container().settings.import_max_body_bytes)
+    items = service.parse(call.content_type(), body)
+    assert call.caller is not None and call.partner is not None
+    actor = call.caller.upn or f"{call.caller.tenant_id}/{call.caller.object_id}"
+    view, finished = service.start_import(call.partner, items, idempotency_key=call.header("Idempotency-Key"), actor=actor)
+    location = f"/api/partners/{call.partner_id}/imports/{view['importId']}"
+    return json_response(view, 201 if finished else 202, headers={"Location": location})
+
+
+@endpoint(
+    bp,
+    f"{PARTNERS}/imports/{{importId}}",
+    "GET",
+    name="get_import",
+    rule=partner(admin=True),
+    summary="An import: progress (counts per status) and per-row results",
+    tags=["users"],
+    response="shared.services.users:IMPORT_SCHEMA",
+)
+def get_import(call: Call) -> func.HttpResponse:
+    from shared.services.users import users_service
+
+    return json_response(users_service().get_import(call.partner_id, call.path("importId")))
+
+
+@endpoint(
+    bp,
+    f"{PARTNERS}/imports/{{importId}}/log",
+    "GET",
+    name="get_import_log",
+    rule=partner(admin=True),
+    summary="The one-time log file with the temporary passwords (then 410)",
+    tags=["users"],
+    response="functions.schemas:CSV",
+    response_type="text/csv",
+    responses={410: "Already downloaded or expired", 409: "The import is still running"},
+)
+def get_import_log(call: Call) -> func.HttpResponse:
+    from shared.services.users import users_service
+
+    import_id = call.path("importId")
+    content = users_service().download_log(call.partner_id, import_id)
+    return func.HttpResponse(
+        content,
+        status_code=200,
+        mimetype="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{import_id}-log.csv"',
+            "Cache-Control": "no-store",
+            "Pragma": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@endpoint(
+    bp,
+    f"{PARTNERS}/users",
+    "GET",
+    name="list_users",
+    rule=partner(admin=True),
+    summary="The partner's users with their MSA link state",
+    tags=["users"],
+    response="shared.services.users:USERS_SCHEMA",
+)
+def list_users(call: Call) -> func.HttpResponse:
+    from shared.services.users import users_service
+
+    return json_response(users_service().list_users(call.partner_id))
+
+
+@endpoint(
+    bp,
+    f"{PARTNERS}/users/{{userId}}",
+    "DELETE",
+    name="remove_user",
+    rule=partner(admin=True),
+    summary="The employee leaves: account removed, no longer counted",
+    tags=["users"],
+    status=204,
+)
+def remove_user(call: Call) -> func.HttpResponse:
+    from functions.http import no_content
+    from shared.services.users import users_service
+
+    assert call.partner is not None
+    users_service().remove_user(call.partner, call.path("userId"))
+    return no_content()
+
+
+@bp.function_name("import_users")
+@bp.queue_trigger(arg_name="msg", queue_name="import-users", connection="AzureWebJobsStorage")
+def import_users(msg: func.QueueMessage) -> None:
+    """Large imports continue here; a redelivered message resumes the same plan."""
+    from shared.services.users import import_message
+
+    import_message(msg.get_json())
+
+
+@bp.function_name("sweep_import_logs")
+@bp.timer_trigger(schedule="0 7 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+def sweep_import_logs(timer: func.TimerRequest) -> None:
+    """Erase the passwords of log files past their expiry, downloaded or not."""
+    from shared.services.users import users_service
+
+    users_service().sweep_logs()

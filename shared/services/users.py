@@ -1,0 +1,552 @@
+"""Employees of a partner: adding them (one, many, a CSV file) through the directory, the
+import and its one-time log file, listing them, and removing one who leaves.
+
+An import is planned before anything is created: each row gets its user name and temporary
+password, the plan is stored (passwords only in the log document), and then the directory
+is asked to create the users in batches. A retried request (same ``Idempotency-Key``) or a
+redelivered background message resumes the same plan, so nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.bootstrap import Container, container
+from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, partner_pk, utc_now
+from shared.domain import provisioning as rules
+from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, ValidationFailed
+from shared.ports import ConflictError, Directory, DirectoryError, DocumentStore, MessageQueue, NewDirectoryUser, PreconditionFailedError
+from shared.queues import IMPORT_USERS
+
+log = logging.getLogger("competency.users")
+CHUNK = 200  # rows per directory round and per progress update
+
+RowStatus = Literal["pending", "created", "exists", "failed"]
+
+
+class UsersIn(ApiModel):
+    """The JSON body (for the OpenAPI document; rows are validated one by one)."""
+
+    users: list[rules.UserRow] = Field(min_length=1)
+
+
+class ImportRow(ApiModel):
+    row: int
+    status: RowStatus
+    user_principal_name: str | None = None
+    user_id: str | None = None
+    error: str | None = None
+
+
+class ImportDoc(StoredModel):
+    """An import (id ``import:{importId}``): the plan and per-row results, never a password."""
+
+    doc_type = "import"
+    import_id: str
+    partner_id: str
+    state: Literal["running", "completed"]
+    request_digest: str
+    created_by: str
+    created_at: datetime
+    completed_at: datetime | None = None
+    rows: list[dict[str, Any]]  # {row, status, userPrincipalName?, userId?, error?, displayName, givenName?, surname?, email?}
+
+    @staticmethod
+    def doc_id(import_id: str) -> str:
+        return f"import:{import_id}"
+
+
+class ImportLogDoc(StoredModel):
+    """The one-time log file of an import (id ``importlog:{importId}``): the only place a
+    temporary password is stored, erased on first download or expiry."""
+
+    doc_type = "importLog"
+    import_id: str
+    passwords: dict[str, str]  # row → temporary password
+    expires_at: datetime
+    downloaded_at: datetime | None = None
+    erased: bool = False
+
+    @staticmethod
+    def doc_id(import_id: str) -> str:
+        return f"importlog:{import_id}"
+
+
+def _counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    counts = {"pending": 0, "created": 0, "exists": 0, "failed": 0}
+    for row in rows:
+        counts[row["status"]] += 1
+    return counts
+
+
+def import_view(doc: ImportDoc) -> dict[str, Any]:
+    results = []
+    for r in doc.rows:
+        item = {"row": r["row"], "status": r["status"]}
+        for key in ("userPrincipalName", "userId", "error"):
+            if r.get(key):
+                item[key] = r[key]
+        results.append(item)
+    return {
+        "importId": doc.import_id,
+        "partnerId": doc.partner_id,
+        "state": doc.state,
+        "createdAt": doc.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "completedAt": doc.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if doc.completed_at else None,
+        "counts": _counts(doc.rows),
+        "results": results,
+        "log": f"/api/partners/{doc.partner_id}/imports/{doc.import_id}/log",
+    }
+
+
+class UserService:
+    def __init__(
+        self,
+        store: DocumentStore,
+        queue: MessageQueue,
+        directory: Callable[[], Directory],
+        *,
+        max_rows: int,
+        inline_rows: int,
+        log_ttl_hours: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._directory = directory
+        self._max_rows = max_rows
+        self._inline_rows = inline_rows
+        self._log_ttl = timedelta(hours=log_ttl_hours)
+        self._clock = clock
+
+    # --- adding -------------------------------------------------------------------------------
+
+    def parse(self, content_type: str, body: bytes) -> list[dict[str, Any]]:
+        """The rows of a request body (JSON ``{"users": [...]}`` or the bulk CSV)."""
+        if content_type in ("text/csv", "application/csv"):
+            try:
+                return [dict(r) for r in rules.read_csv(body, max_rows=self._max_rows)]
+            except rules.CsvError as exc:
+                if "more than" in str(exc):
+                    raise PayloadTooLarge(str(exc)) from None
+                raise BadRequest(str(exc)) from None
+        if content_type not in ("application/json", ""):
+            raise UnsupportedMediaType("Send application/json ({\"users\": [...]}) or text/csv.")
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict) or set(data) != {"users"} or not isinstance(data["users"], list):
+            raise ValidationFailed('The body must be {"users": [...]} and nothing else.', errors=[{"pointer": "#/users", "detail": "required list"}])
+        if not data["users"]:
+            raise ValidationFailed("users is empty.", errors=[{"pointer": "#/users", "detail": "at least one user"}])
+        if len(data["users"]) > self._max_rows:
+            raise PayloadTooLarge(f"{len(data['users'])} users in one request; the limit is {self._max_rows}.")
+        return [u if isinstance(u, dict) else {"__invalid__": u} for u in data["users"]]
+
+    def start_import(
+        self,
+        partner: Mapping[str, Any],
+        items: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str | None,
+        actor: str,
+    ) -> tuple[dict[str, Any], bool]:
+        """Plan and run an import; returns (import view, finished inline)."""
+        if len(items) > self._max_rows:
+            raise PayloadTooLarge(f"{len(items)} users in one request; the limit is {self._max_rows}.")
+        partner_id = str(partner["partnerId"])
+        pk = partner_pk(partner_id)
+        digest = hashlib.sha256(json.dumps(list(items), sort_keys=True, default=str).encode()).hexdigest()
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 128 or not idempotency_key.isprintable():
+                raise BadRequest("Idempotency-Key must be 1-128 printable characters.")
+            import_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{partner_id}/{idempotency_key}"))
+            existing = self._store.read(pk, ImportDoc.doc_id(import_id))
+            if existing is not None:
+                return self._resume(partner, existing.body, digest)
+        else:
+            import_id = str(uuid.uuid4())
+
+        good, bad = rules.validate_rows(items)
+        known = self._known_by_email(partner_id)
+        rows: list[dict[str, Any]] = [{"row": e.row, "status": "failed", "error": e.error} for e in bad]
+        passwords: dict[str, str] = {}
+        to_plan: list[tuple[int, rules.UserRow]] = []
+        emails_in_file: dict[str, int] = {}
+        for number, user in good:
+            if user.email and user.email in known:
+                user_doc = known[user.email]
+                rows.append({"row": number, "status": "exists", "userPrincipalName": user_doc.user_principal_name, "userId": user_doc.user_id, "displayName": user.display_name})
+            elif user.email and user.email in emails_in_file:
+                rows.append({"row": number, "status": "failed", "error": f"the same email as row {emails_in_file[user.email]}", "displayName": user.display_name})
+            else:
+                if user.email:
+                    emails_in_file[user.email] = number
+                to_plan.append((number, user))
+        if to_plan:
+            directory = self._directory()
+            domain = self._domain(partner, directory)
+            tenant = str(partner["tenantId"])
+
+            def taken(candidates: Any) -> set[str]:
+                return set(directory.find_users(tenant, list(candidates)).keys())
+
+            try:
+                upns = rules.unique_upns([rules.base_local_part(u) for _, u in to_plan], domain, taken)
+            except DirectoryError as exc:
+                raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
+            for (number, user), upn in zip(to_plan, upns, strict=True):
+                passwords[str(number)] = rules.temporary_password()
+                rows.append(
+                    {
+                        "row": number,
+                        "status": "pending",
+                        "userPrincipalName": upn,
+                        "displayName": user.display_name,
+                        "givenName": user.given_name,
+                        "surname": user.surname,
+                        "email": user.email,
+                        "mailNickname": rules.mail_nickname_of(upn),
+                    }
+                )
+        rows.sort(key=lambda r: r["row"])
+        now = self._clock()
+        doc = ImportDoc(
+            id=ImportDoc.doc_id(import_id),
+            import_id=import_id,
+            partner_id=partner_id,
+            state="running",
+            request_digest=digest,
+            created_by=actor,
+            created_at=now,
+            rows=rows,
+        )
+        log_doc = ImportLogDoc(id=ImportLogDoc.doc_id(import_id), import_id=import_id, passwords=passwords, expires_at=now + self._log_ttl)
+        # The log (with the passwords) first: a plan is never stored without its passwords.
+        self._store.upsert(pk, log_doc.to_doc())
+        try:
+            stored = self._store.create(pk, doc.to_doc())
+        except ConflictError:  # the same key, concurrently: the other request owns the import
+            existing = self._store.read(pk, ImportDoc.doc_id(import_id))
+            assert existing is not None
+            return self._resume(partner, existing.body, digest)
+        if sum(1 for r in rows if r["status"] == "pending") > self._inline_rows:
+            self._queue.send(IMPORT_USERS, {"partnerId": partner_id, "importId": import_id})
+            return import_view(ImportDoc.from_doc(stored.body)), False
+        return import_view(self.run_import(partner, import_id)), True
+
+    def _resume(self, partner: Mapping[str, Any], body: Mapping[str, Any], digest: str) -> tuple[dict[str, Any], bool]:
+        doc = ImportDoc.from_doc(dict(body))
+        if doc.request_digest != digest:
+            raise Conflict("This Idempotency-Key was used for a different request; use a new key for new rows.")
+        if doc.state == "completed":
+            return import_view(doc), True
+        pending = sum(1 for r in doc.rows if r["status"] == "pending")
+        if pending > self._inline_rows:
+            return import_view(doc), False  # the background run continues it
+        return import_view(self.run_import(partner, doc.import_id)), True
+
+    def _known_by_email(self, partner_id: str) -> dict[str, UserDoc]:
+        known: dict[str, UserDoc] = {}
+        for stored in self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type]):
+            user = UserDoc.from_doc(stored.body)
+            if user.email and user.status == "active":
+                known[user.email.lower()] = user
+        return known
+
+    def _domain(self, partner: Mapping[str, Any], directory: Directory) -> str:
+        if partner.get("primaryDomain"):
+            return str(partner["primaryDomain"]).lower()
+        try:
+            return directory.default_domain(str(partner["tenantId"])).lower()
+        except DirectoryError as exc:
+            raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
+
+    def run_import(self, partner: Mapping[str, Any], import_id: str) -> ImportDoc:
+        """Create the pending rows in chunks, saving progress after each; safe to re-run."""
+        pk = partner_pk(str(partner["partnerId"]))
+        directory = self._directory()
+        tenant = str(partner["tenantId"])
+        while True:
+            stored = self._store.read(pk, ImportDoc.doc_id(import_id))
+            if stored is None:
+                raise NotFound("No such import.")
+            doc = ImportDoc.from_doc(stored.body)
+            pending = [r for r in doc.rows if r["status"] == "pending"][:CHUNK]
+            if not pending:
+                if doc.state != "completed":
+                    doc.state = "completed"
+                    doc.completed_at = self._clock()
+                    self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+                return doc
+            log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
+            passwords = ImportLogDoc.from_doc(log_stored.body).passwords if log_stored else {}
+            batch = [
+                NewDirectoryUser(
+                    ref=str(r["row"]),
+                    user_principal_name=r["userPrincipalName"],
+                    display_name=r["displayName"],
+                    mail_nickname=r.get("mailNickname") or rules.mail_nickname_of(r["userPrincipalName"]),
+                    password=passwords.get(str(r["row"])) or rules.temporary_password(),
+                    given_name=r.get("givenName"),
+                    surname=r.get("surname"),
+                )
+                for r in pending
+            ]
+            try:
+                results = directory.create_users(tenant, batch)
+            except DirectoryError as exc:
+                raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
+            by_ref = {res.ref: res for res in results}
+            now = self._clock()
+            for r in pending:
+                res = by_ref[str(r["row"])]
+                if res.status in ("created", "exists") and res.user is not None:
+                    # "exists" for a planned name means a previous run of this plan created
+                    # it (names were checked free when planned): reconcile, don't fail.
+                    r["status"] = "created"
+                    r["userId"] = res.user.user_id
+                    self._store.upsert(
+                        pk,
+                        UserDoc(
+                            id=UserDoc.doc_id(res.user.user_id),
+                            user_id=res.user.user_id,
+                            partner_id=str(partner["partnerId"]),
+                            user_principal_name=res.user.user_principal_name,
+                            display_name=r["displayName"],
+                            given_name=r.get("givenName"),
+                            surname=r.get("surname"),
+                            email=r.get("email"),
+                            created_at=now,
+                            import_id=import_id,
+                        ).to_doc(),
+                    )
+                else:
+                    r["status"] = "failed"
+                    r["error"] = res.error or "the directory refused this user"
+            try:
+                self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+            except PreconditionFailedError:
+                continue  # a concurrent run saved progress; re-read and go on
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def get_import(self, partner_id: str, import_id: str) -> dict[str, Any]:
+        stored = self._store.read(partner_pk(partner_id), ImportDoc.doc_id(import_id)) if _valid_id(import_id) else None
+        if stored is None:
+            raise NotFound("No such import for this partner.")
+        return import_view(ImportDoc.from_doc(stored.body))
+
+    def download_log(self, partner_id: str, import_id: str) -> str:
+        """The log file, once: the passwords are erased as it is handed out."""
+        pk = partner_pk(partner_id)
+        stored = self._store.read(pk, ImportDoc.doc_id(import_id)) if _valid_id(import_id) else None
+        if stored is None:
+            raise NotFound("No such import for this partner.")
+        doc = ImportDoc.from_doc(stored.body)
+        if doc.state != "completed":
+            raise Conflict("The import is still running; download the log file when it has completed.", headers={"Retry-After": "10"})
+        log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
+        if log_stored is None:
+            raise Gone("The log file was already downloaded or has expired; the passwords are no longer available.")
+        log_doc = ImportLogDoc.from_doc(log_stored.body)
+        now = self._clock()
+        if log_doc.erased or log_doc.downloaded_at is not None or now >= log_doc.expires_at:
+            self._erase(pk, log_doc, log_stored.etag)
+            raise Gone("The log file was already downloaded or has expired; the passwords are no longer available.")
+        passwords = log_doc.passwords
+        erased = log_doc.model_copy(update={"passwords": {}, "downloaded_at": now, "erased": True})
+        try:
+            self._store.replace(pk, erased.to_doc(), if_match=log_stored.etag)
+        except PreconditionFailedError:
+            raise Gone("The log file was downloaded by someone else just now.") from None
+        rows = []
+        for r in doc.rows:
+            created = r["status"] == "created"
+            rows.append(
+                {
+                    "userPrincipalName": r.get("userPrincipalName"),
+                    "displayName": r.get("displayName"),
+                    "temporaryPassword": passwords.get(str(r["row"])) if created else "",
+                    "status": r["status"],
+                    "message": r.get("error") or ("must change the password at first sign-in" if created else ""),
+                }
+            )
+        return rules.log_csv(rows)
+
+    def _erase(self, pk: str, log_doc: ImportLogDoc, etag: str) -> None:
+        if log_doc.passwords:
+            erased = log_doc.model_copy(update={"passwords": {}, "erased": True})
+            try:
+                self._store.replace(pk, erased.to_doc(), if_match=etag)
+            except PreconditionFailedError:
+                pass
+
+    def sweep_logs(self) -> int:
+        """Erase the passwords of every log file past its expiry (hourly timer)."""
+        now = self._clock()
+        count = 0
+        for stored in self._store.query_all(types=[ImportLogDoc.doc_type], where={"erased": False}):
+            log_doc = ImportLogDoc.from_doc(stored.body)
+            if now >= log_doc.expires_at:
+                self._erase(stored.body["pk"], log_doc, stored.etag)
+                count += 1
+        return count
+
+    def list_users(self, partner_id: str) -> dict[str, Any]:
+        documents = self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type, MsaMirrorDoc.doc_type])
+        linked: dict[str, MsaMirrorDoc] = {}
+        users: list[UserDoc] = []
+        for stored in documents:
+            if stored.body["type"] == UserDoc.doc_type:
+                users.append(UserDoc.from_doc(stored.body))
+            else:
+                mirror = MsaMirrorDoc.from_doc(stored.body)
+                if mirror.state == "linked":
+                    linked[mirror.user_id] = mirror
+        users.sort(key=lambda u: (u.status != "active", u.display_name.lower(), u.user_id))
+        return {
+            "users": [
+                {
+                    "userId": u.user_id,
+                    "userPrincipalName": u.user_principal_name,
+                    "displayName": u.display_name,
+                    "email": u.email,
+                    "status": u.status,
+                    "msaLinked": u.user_id in linked and u.status == "active",
+                    "msaLinkedAt": linked[u.user_id].linked_at.strftime("%Y-%m-%dT%H:%M:%SZ") if u.user_id in linked and linked[u.user_id].linked_at else None,
+                }
+                for u in users
+            ]
+        }
+
+    def remove_user(self, partner: Mapping[str, Any], user_id: str) -> None:
+        """The employee leaves: account deleted, MSA association released, no longer counted."""
+        from shared.services.links import LinkService
+
+        partner_id = str(partner["partnerId"])
+        pk = partner_pk(partner_id)
+        stored = self._store.read(pk, UserDoc.doc_id(user_id)) if _valid_id(user_id) else None
+        if stored is None:
+            raise NotFound("No such user in this organisation.")
+        user = UserDoc.from_doc(stored.body)
+        try:
+            self._directory().delete_user(str(partner["tenantId"]), user_id)
+        except DirectoryError as exc:
+            raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
+        if user.status != "departed":
+            user.status = "departed"
+            user.departed_at = self._clock()
+            self._store.upsert(pk, user.to_doc())
+        LinkService(self._store).unlink_user(partner_id, user_id)
+
+
+def _valid_id(value: str) -> bool:
+    return 0 < len(value) <= 128 and all(c.isalnum() or c in "-_." for c in value)
+
+
+def users_service(c: Container | None = None) -> UserService:
+    c = c or container()
+
+    def directory() -> Directory:
+        def build(c: Container) -> Directory:
+            from shared.adapters.graph_directory import GraphDirectory, token_provider_from_settings
+
+            s = c.settings
+            return GraphDirectory(
+                str(s.graph_base_url).rstrip("/"),
+                token_provider_from_settings(s),
+                max_concurrency=s.graph_max_concurrency,
+                timeout=s.graph_timeout_seconds,
+                max_retries=s.graph_max_retries,
+            )
+
+        return c.service("directory", build)
+
+    return c.service(
+        "users",
+        lambda c: UserService(
+            c.store,
+            c.queue,
+            directory,
+            max_rows=c.settings.import_max_rows,
+            inline_rows=c.settings.import_inline_rows,
+            log_ttl_hours=c.settings.import_log_ttl_hours,
+        ),
+    )
+
+
+def import_message(body: Any) -> None:
+    """The background continuation of a large import (queue trigger)."""
+    if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("importId"), str):
+        log.error("dropping a malformed import message")
+        return
+    from shared.services.partners import partner_service
+
+    partner = partner_service().document(body["partnerId"])
+    if partner is None:
+        log.warning("partner %s no longer exists; import %s dropped", body["partnerId"], body["importId"])
+        return
+    users_service().run_import(partner, body["importId"])
+
+
+
+IMPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["importId", "partnerId", "state", "counts", "results"],
+    "properties": {
+        "importId": {"type": "string"},
+        "partnerId": {"type": "string"},
+        "state": {"type": "string", "enum": ["running", "completed"]},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "completedAt": {"type": ["string", "null"], "format": "date-time"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "log": {"type": "string"},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["row", "status"],
+                "properties": {
+                    "row": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["pending", "created", "exists", "failed"]},
+                    "userPrincipalName": {"type": "string"},
+                    "userId": {"type": "string"},
+                    "error": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+USERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["users"],
+    "properties": {
+        "users": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["userId", "userPrincipalName", "displayName", "status", "msaLinked"],
+                "properties": {
+                    "userId": {"type": "string"},
+                    "userPrincipalName": {"type": "string"},
+                    "displayName": {"type": "string"},
+                    "email": {"type": ["string", "null"]},
+                    "status": {"type": "string", "enum": ["active", "departed"]},
+                    "msaLinked": {"type": "boolean"},
+                    "msaLinkedAt": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        }
+    },
+}
