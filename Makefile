@@ -6,9 +6,14 @@ PORT ?= 7071
 DATA_DIR ?= .devdata
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck bench openapi lock clean
+.PHONY: install browser run test lint typecheck bench openapi lock clean
 
 install: $(VENV)/.installed node_modules/.installed
+
+# Debian's Chromium for the one real-browser test of the MSA sign-in (Playwright drives it).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +27,7 @@ node_modules/.installed: package.json package-lock.json
 run: install
 	$(PY) -m devhost serve --port $(PORT) --data-dir $(DATA_DIR)
 
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

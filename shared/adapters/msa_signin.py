@@ -118,13 +118,19 @@ class MsaSignIn:
 
     def start(self, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
         """The URL to send the browser to, and the flow to keep until the callback."""
-        flow: dict[str, Any] = self._app().initiate_auth_code_flow(
-            scopes=[],  # openid, profile and offline_access are always added by MSAL
-            redirect_uri=self.redirect_uri,
-            state=secrets.token_urlsafe(32),
-            login_hint=login_hint or None,
-            prompt="select_account" if not login_hint else None,
-        )
+        import warnings
+
+        with warnings.catch_warnings():
+            # Query mode on purpose: API.md lets a script follow the redirects to the callback;
+            # the code is single-use, PKCE-bound and the state is single-use server-side.
+            warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+            flow: dict[str, Any] = self._app().initiate_auth_code_flow(
+                scopes=[],  # openid, profile and offline_access are always added by MSAL
+                redirect_uri=self.redirect_uri,
+                state=secrets.token_urlsafe(32),
+                login_hint=login_hint or None,
+                prompt="select_account" if not login_hint else None,
+            )
         return flow["auth_uri"], flow
 
     def finish(self, flow: dict[str, Any], params: dict[str, str]) -> Identity:

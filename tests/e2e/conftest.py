@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,14 +13,30 @@ import pytest
 
 from devhost.app import LocalHost
 from shared.auth import ROLE_ADMIN, ROLE_FEED, ROLE_OPERATOR
+from tests.receiver import Receiver, receiver
 
 
 @pytest.fixture(scope="session")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHost]:
+def alert_receiver() -> Iterator[Receiver]:
+    with receiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="session")
+def host(tmp_path_factory: pytest.TempPathFactory, alert_receiver: Receiver) -> Iterator[LocalHost]:
+    # Alerts go to a Logic App Request-trigger stand-in, as ALERTS_WEBHOOK_URL would in Azure.
+    settings = {"ALERTS_WEBHOOK_URL": alert_receiver.url, "ALERTS_BACKOFF_SECONDS": "1", "ALERTS_BACKOFF_MAX_SECONDS": "2"}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     local = LocalHost(port=0, data_dir=tmp_path_factory.mktemp("devhost"))
     local.start()
     yield local
     local.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 class Api:
@@ -70,3 +88,20 @@ def api(host: LocalHost) -> Iterator[Api]:
     client = Api(host)
     yield client
     client.http.close()
+
+
+def trust(api: Api) -> ssl.SSLContext:
+    """A browser that trusts the local host's development CA (the MSA stand-in's TLS)."""
+    return ssl.create_default_context(cafile=str(api.host.ca_bundle))
+
+
+def link_msa(api: Api, tenant: str, user: str, email: str) -> httpx.Response:
+    """Link ``email``'s MSA to the user the way a browser would: start, sign in, callback."""
+    start = api.request("POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": email})
+    assert start.status_code == 200, start.text
+    with httpx.Client(verify=trust(api), timeout=30) as browser:
+        signed_in = browser.get(start.json()["authorizationUrl"])
+    assert signed_in.status_code == 302, signed_in.text
+    callback = signed_in.headers["location"]
+    assert callback.startswith(api.host.base_url + "/api/msa/callback?")
+    return api.http.get(callback.removeprefix(api.host.base_url + "/api"), headers={"Accept": "application/json"})
