@@ -227,9 +227,19 @@ class EvaluationDoc(StoredModel):
     doc_type = "evaluation"
     evaluation: dict[str, Any]
     source_message_id: str | None = None
-    inputs_digest: str
 
     DOC_ID: ClassVar[str] = "evaluation"
+
+    @classmethod
+    def document(cls, evaluation: dict[str, Any], *, source_message_id: str | None) -> dict[str, Any]:
+        """The stored form, built directly (the evaluation is already plain JSON)."""
+        return {
+            "id": cls.DOC_ID,
+            "type": cls.doc_type,
+            "schemaVersion": cls.schema_version,
+            "evaluation": evaluation,
+            "sourceMessageId": source_message_id,
+        }
 
 
 class EvaluationHistoryDoc(StoredModel):

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from shared.domain.catalog import LEVEL_RANK, LEVELS, PERFORMANCE_KINDS, SKILL_KINDS, Catalog, Competency, Requirement
 
@@ -28,16 +29,14 @@ LevelName = Literal["silver", "gold"]
 _NEVER = date.max
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     user_id: str
     display_name: str
     active: bool
     msa_id: str | None  # linked to this partner, else None
 
 
-@dataclass(frozen=True)
-class Achievement:
+class Achievement(NamedTuple):  # tuples: a partner has thousands, built fast
     msa_id: str
     kind: AchievementKind
     code: str
@@ -46,8 +45,7 @@ class Achievement:
     title: str | None = None
 
 
-@dataclass(frozen=True)
-class MetricFigure:
+class MetricFigure(NamedTuple):
     metric: str
     competency_id: str
     as_of: date
@@ -109,11 +107,11 @@ class PathResult:
     description: str
     requirements: tuple[RequirementResult, ...]
 
-    @property
+    @cached_property
     def met(self) -> bool:
         return all(r.met for r in self.requirements)
 
-    @property
+    @cached_property
     def lapses_on(self) -> date:
         return min((r.lapses_on for r in self.requirements), default=_NEVER)
 
@@ -127,11 +125,11 @@ class LevelResult:
     paths: tuple[PathResult, ...]
     override: Override | None
 
-    @property
+    @cached_property
     def met(self) -> bool:
         return self.override is not None or any(p.met for p in self.paths)
 
-    @property
+    @cached_property
     def lapses_on(self) -> date | None:
         """First day this level stops being met if nothing changes; None when not met now."""
         if not self.met:
@@ -231,10 +229,40 @@ class _People:
             held = self.codes[person.user_id]
             held[a.code] = max(held.get(a.code, lapses), lapses)  # the longest-lasting of duplicates
 
+        self.holders: dict[str, set[str]] = defaultdict(set)  # code → users
+        for user_id, held in self.codes.items():
+            for code in held:
+                self.holders[code].add(user_id)
+        self._qualifying: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, date]] = {}
+        self._ranked: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], list[date]]] = {}
+
     def qualifying(self, r: Requirement) -> dict[str, date]:
-        """user → the day their qualification for ``r`` lapses, for everyone who qualifies."""
+        """user → the day their qualification for ``r`` lapses, for everyone who qualifies.
+
+        Memoised per code set: silver and gold (and several paths) often share one."""
+        key = (r.all_of, r.any_of)
+        cached = self._qualifying.get(key)
+        if cached is None:
+            cached = self._qualifying[key] = self._qualify(r)
+        return cached
+
+    def ranked(self, r: Requirement) -> tuple[tuple[str, ...], list[date]]:
+        """(contributors sorted, their lapse dates latest first), memoised per code set."""
+        key = (r.all_of, r.any_of)
+        cached = self._ranked.get(key)
+        if cached is None:
+            qualifying = self.qualifying(r)
+            cached = self._ranked[key] = (tuple(sorted(qualifying)), sorted(qualifying.values(), reverse=True))
+        return cached
+
+    def _qualify(self, r: Requirement) -> dict[str, date]:
         out: dict[str, date] = {}
-        for user_id, codes in self.codes.items():
+        if r.all_of:
+            candidates = set.intersection(*(self.holders.get(c, set()) for c in r.all_of))
+        else:
+            candidates = set().union(*(self.holders.get(c, set()) for c in r.any_of))
+        for user_id in candidates:
+            codes = self.codes[user_id]
             if any(code not in codes for code in r.all_of):
                 continue
             any_dates = [codes[c] for c in r.any_of if c in codes]
@@ -254,7 +282,7 @@ def _months_before(on: date, months: int) -> date:
 
 def _performance(r: Requirement, figures: Sequence[MetricFigure], on: date) -> float:
     start = _months_before(on, r.months)
-    window = sorted((f for f in figures if start < f.as_of <= on), key=lambda f: (f.as_of, f.value))
+    window = [f for f in figures if start < f.as_of <= on]  # figures come sorted by (asOf, value)
     if not window:
         return 0.0
     if r.aggregate == "latest":
@@ -275,13 +303,10 @@ def _requirement(
 ) -> RequirementResult:
     override = next((o for o in overrides if o.requirement_id == r.requirement_id and o.path_id in (None, path_id)), None)
     if r.is_skill:
-        qualifying = people.qualifying(r)
-        current: float = len(qualifying)
+        contributors, ranked = people.ranked(r)
+        current: float = len(contributors)
         met = current >= r.required
-        contributors = tuple(sorted(qualifying))
-        needed = int(r.required)
-        ranked = sorted(qualifying.values(), reverse=True)
-        lapses = ranked[needed - 1] if met else on
+        lapses = ranked[int(r.required) - 1] if met else on
     else:
         current = _performance(r, figures.get(r.kind, ()), on)
         met = current >= r.required
@@ -397,7 +422,7 @@ def evaluate(
 ) -> Evaluation:
     people = _People(catalog, snapshot, on)
     figures: dict[str, dict[str, list[MetricFigure]]] = defaultdict(lambda: defaultdict(list))
-    for f in snapshot.metrics:
+    for f in sorted(snapshot.metrics, key=lambda f: (f.as_of, f.value)):
         figures[f.competency_id][f.metric].append(f)
     results = [
         _evaluate_competency(competency, people, snapshot, figures.get(competency.competency_id, {}), on, alert_window_days)

@@ -143,8 +143,12 @@ class AlertService:
             except ConflictError:
                 continue  # raised before: never twice
             created.append(alert)
-        for alert in created:
-            self._enqueue(alert.partner_id, alert.id)
+        if created:
+            try:
+                self._queue.send_many(DISPATCH_ALERTS, ({"partnerId": a.partner_id, "alertId": a.id} for a in created))
+            except Exception:
+                # Not lost: the alerts are stored as pending and the sweep will pick them up.
+                log.warning("could not enqueue %d alerts; the sweep will dispatch them", len(created))
         return [alert.id for alert in created]
 
     def _enqueue(self, partner_id: str, alert_id: str, delay_seconds: int = 0) -> None:

@@ -8,25 +8,21 @@ result. A redelivered message (same run key) returns the stored evaluation uncha
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.bootstrap import Container, container
+from shared.domain import evaluation as engine
 from shared.documents import (
     EVALUATION_INPUT_TYPES,
-    AchievementDoc,
     EvaluationDoc,
     EvaluationHistoryDoc,
-    MetricDoc,
     MsaMirrorDoc,
     OverrideDoc,
     SubscriptionDoc,
-    UserDoc,
     iso,
     partner_pk,
     utc_now,
@@ -39,15 +35,23 @@ from shared.services.links import count_linked
 log = logging.getLogger("competency.evaluation")
 
 
+class Employee(NamedTuple):
+    """What the evaluation and the alert rules need of a user document."""
+
+    user_id: str
+    display_name: str
+    status: str
+
+
 @dataclass
 class PartnerInputs:
     """Everything of one partner the evaluation reads, parsed from the one query."""
 
     partner_id: str
-    users: list[UserDoc] = field(default_factory=list)
+    users: list[Employee] = field(default_factory=list)
     mirrors: list[MsaMirrorDoc] = field(default_factory=list)
-    achievements: list[AchievementDoc] = field(default_factory=list)
-    metrics: list[MetricDoc] = field(default_factory=list)
+    achievements: list[engine.Achievement] = field(default_factory=list)
+    metrics: list[engine.MetricFigure] = field(default_factory=list)
     overrides: list[OverrideDoc] = field(default_factory=list)
     subscription: SubscriptionDoc | None = None
     latest: EvaluationDoc | None = None
@@ -60,13 +64,29 @@ class PartnerInputs:
             body = stored.body
             kind = body.get("type")
             if kind == "user":
-                inputs.users.append(UserDoc.from_doc(body))
+                inputs.users.append(Employee(body["userId"], body["displayName"], body.get("status", "active")))
             elif kind == "msaMirror":
                 inputs.mirrors.append(MsaMirrorDoc.from_doc(body))
             elif kind == "achievement":
-                inputs.achievements.append(AchievementDoc.from_doc(body))
+                # The bulk of a partner's documents: read straight into the engine's records
+                # (validated when written by the feed), not through a model per document.
+                expires = body.get("expiresOn")
+                inputs.achievements.append(
+                    engine.Achievement(
+                        msa_id=body["msaId"],
+                        kind=body["kind"],
+                        code=body["code"],
+                        earned_on=date.fromisoformat(body["earnedOn"]),
+                        expires_on=date.fromisoformat(expires) if expires else None,
+                        title=body.get("title"),
+                    )
+                )
             elif kind == "metric":
-                inputs.metrics.append(MetricDoc.from_doc(body))
+                inputs.metrics.append(
+                    engine.MetricFigure(
+                        metric=body["metric"], competency_id=body["competencyId"], as_of=date.fromisoformat(body["asOf"]), value=float(body["value"])
+                    )
+                )
             elif kind == "override":
                 inputs.overrides.append(OverrideDoc.from_doc(body))
             elif kind == "subscription":
@@ -144,27 +164,15 @@ class EvaluationService:
             # The outbox: alerts are stored before the evaluation that raised them, with
             # stable ids, so a crash in between re-raises nothing twice.
             self._raise_alerts(inputs, previous, evaluation, on)
-        self._store.upsert(
-            partner_pk(partner_id),
-            EvaluationHistoryDoc(
-                id=f"evaluation:{iso(at)}",
-                evaluated_at=at,
-                achieved={c["competencyId"]: c["achievedLevel"] for c in evaluation["competencies"]},
-                at_risk=[c["competencyId"] for c in evaluation["competencies"] if c.get("atRisk")],
-            ).to_doc(),
-        )
-        latest = EvaluationDoc(
-            id=EvaluationDoc.DOC_ID,
-            evaluation=evaluation,
-            source_message_id=run_key,
-            inputs_digest=_digest(evaluation),
-        )
-        self._store.upsert(partner_pk(partner_id), latest.to_doc())
+        pk = partner_pk(partner_id)
+        summary = _summary(evaluation)
+        if previous is None or _summary(previous) != summary:
+            # History keeps every change of level or risk (not a copy per night).
+            self._store.upsert(pk, EvaluationHistoryDoc(id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1]).to_doc())
+        self._store.upsert(pk, EvaluationDoc.document(evaluation, source_message_id=run_key))
         return evaluation
 
     def compute(self, inputs: PartnerInputs, at: datetime) -> dict[str, Any]:
-        from shared.domain import evaluation as engine
-
         on = at.date()
         linked = inputs.linked_msa_by_user()
         snapshot = engine.PartnerSnapshot(
@@ -178,13 +186,8 @@ class EvaluationService:
                 )
                 for u in inputs.users
             ],
-            achievements=[
-                engine.Achievement(
-                    msa_id=a.msa_id, kind=a.kind, code=a.code, earned_on=a.earned_on, expires_on=a.expires_on, title=a.title  # type: ignore[arg-type]
-                )
-                for a in inputs.achievements
-            ],
-            metrics=[engine.MetricFigure(metric=m.metric, competency_id=m.competency_id, as_of=m.as_of, value=m.value) for m in inputs.metrics],
+            achievements=inputs.achievements,
+            metrics=inputs.metrics,
             overrides=[
                 engine.Override(
                     override_id=o.override_id,
@@ -209,9 +212,9 @@ class EvaluationService:
         return EvaluationDoc.from_doc(stored.body).evaluation  # type: ignore[no-any-return]
 
 
-def _digest(evaluation: dict[str, Any]) -> str:
-    stable = {k: v for k, v in evaluation.items() if k != "evaluatedAt"}
-    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:32]
+def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    competencies = evaluation.get("competencies", [])
+    return {c["competencyId"]: c["achievedLevel"] for c in competencies}, [c["competencyId"] for c in competencies if c.get("atRisk")]
 
 
 def evaluate_message(body: Any) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench [--quick]`` (``make bench``), results in bench/results.json."""
