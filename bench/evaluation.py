@@ -120,7 +120,9 @@ def per_partner_cost(data_dir: Path, sizes: list[int], *, repeats: int, progress
 def cosmos_requests(endpoint: str, key: str, *, partners: int, employees: int, progress: Callable[[str], None]) -> dict[str, Any]:
     """The request count of the evaluation against the Cosmos protocol server."""
     import tempfile
+    import warnings
 
+    warnings.filterwarnings("ignore", message="Unverified HTTPS request")  # the protocol server's self-signed certificate
     with tempfile.TemporaryDirectory() as tmp:
         c = _container(Path(tmp), cosmos_endpoint=endpoint, cosmos_key=key, cosmos_connection_verify=False, cosmos_container="bench")
         ids = seed(c.store, c.catalog, partners=partners, employees=employees, achievements_per=3)

@@ -41,8 +41,10 @@ def partner_documents(catalog: Catalog, index: int, employees: int, achievements
             expires = None if roll < 0.5 else TODAY - timedelta(days=rng.randint(1, 300)) if roll < 0.7 else TODAY + timedelta(days=rng.randint(1, 400))
             docs[pk].append(AchievementDoc(id=AchievementDoc.copy_id(msa_id, kind, code), msa_id=msa_id, kind=kind, code=code, earned_on=earned, expires_on=expires, received_at=NOW).to_doc())
     for comp in catalog.competencies:
-        for metric in ("revenueUsd", "activeUsage", "deployedSeats", "newCustomers"):
-            for month in range(0, 12, 3):
+        # Monthly figures of the metrics the competency's requirements use, for 14 months.
+        metrics = sorted({r.kind for lv in comp.levels for p in lv.paths for r in p.requirements if not r.is_skill})
+        for metric in metrics:
+            for month in range(14):
                 as_of = TODAY - timedelta(days=30 * month + 5)
                 docs[pk].append(MetricDoc(id=MetricDoc.doc_id(comp.competency_id, metric, as_of), competency_id=comp.competency_id, metric=metric, as_of=as_of, value=rng.randint(0, 60000), received_at=NOW).to_doc())
     return docs
