@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: install
+run: $(VENV)/.installed
 	$(PY) -m devhost serve --port $(PORT) --data-dir $(DATA_DIR)
 
 test: install browser
@@ -32,7 +32,8 @@ test: install browser
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy function_app.py functions shared devhost bench
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy function_app.py functions shared devhost bench tests
 
 bench: install
 	$(PY) -m bench $(if $(QUICK),--quick,)

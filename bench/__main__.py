@@ -67,7 +67,9 @@ def main() -> int:
             from tests.servers import cosmos_server
 
             with cosmos_server(work / "cosmos") as server:
-                results["evaluation"]["cosmos"] = evaluation.cosmos_requests(server.endpoint, server.key, partners=3 if quick else 20, employees=10 if quick else 20, progress=progress)
+                results["evaluation"]["cosmos"] = evaluation.cosmos_requests(
+                    server.endpoint, server.key, partners=3 if quick else 20, employees=10 if quick else 20, progress=progress
+                )
         progress("bulk provisioning")
         results["add_users"] = add_users.measure(users=1000, sequential_sample=40 if quick else 1000, progress=progress)
         progress("HTTP")

@@ -22,7 +22,13 @@ LATENCY_MS = 50
 
 def _users(n: int, domain: str, prefix: str) -> list[NewDirectoryUser]:
     return [
-        NewDirectoryUser(ref=str(i), user_principal_name=f"{prefix}{i}@{domain}", display_name=f"User {i}", mail_nickname=f"{prefix}{i}", password=temporary_password())
+        NewDirectoryUser(
+            ref=str(i),
+            user_principal_name=f"{prefix}{i}@{domain}",
+            display_name=f"User {i}",
+            mail_nickname=f"{prefix}{i}",
+            password=temporary_password(),
+        )
         for i in range(n)
     ]
 

@@ -19,14 +19,22 @@ import azure.functions
 base = time.perf_counter()
 {extra}
 done = time.perf_counter()
-print(json.dumps({{"base_ms": (base - started) * 1000, "app_ms": (done - base) * 1000, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
+heavy = [m for m in {heavy!r} if m in sys.modules]
+print(json.dumps({{"base_ms": (base - started) * 1000, "app_ms": (done - base) * 1000, "heavy": heavy}}))
 """
 
 
 def _run(extra: str) -> dict[str, Any]:
     code = _PROBE.format(extra=extra, heavy=HEAVY)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin", "DATA_DIR": "/tmp/coldstart"})
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": "/tmp/coldstart"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def measure(runs: int) -> dict[str, Any]:

@@ -4,12 +4,11 @@ partner, the ratio to a raw read of the same documents, and cost per partner by 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from datetime import timedelta
 
 from bench.seed import NOW, seed
 from shared import bootstrap
@@ -110,7 +109,9 @@ def per_partner_cost(data_dir: Path, sizes: list[int], *, repeats: int, progress
             "us_per_document": round(1e6 * elapsed / documents, 1),
             "documents_per_partner": documents // len(ids),
         }
-        progress(f"{size} employees: {curve[str(size)]['ms_per_partner']} ms per partner, {curve[str(size)]['us_per_document']} us per document")
+        progress(
+            f"{size} employees: {curve[str(size)]['ms_per_partner']} ms per partner, {curve[str(size)]['us_per_document']} us per document"
+        )
         c.close()
         bootstrap.reset()
     smallest, largest = curve[str(sizes[0])]["us_per_document"], curve[str(sizes[-1])]["us_per_document"]

@@ -38,7 +38,10 @@ def measure(data_dir: Path, *, clients: int, seconds: float, progress: Callable[
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COSMOS_", "AZUREWEBJOBS", "ALERTS_"))}
     host = subprocess.Popen(
         [sys.executable, "-m", "devhost", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://localhost:{port}"  # the issuer the host trusts names localhost
     try:
@@ -51,7 +54,9 @@ def measure(data_dir: Path, *, clients: int, seconds: float, progress: Callable[
         tenant = str(uuid.uuid4())
         operator = {"Authorization": "Bearer " + token("program", ["Program.Operator"])}
         partner_id = "bench-http"
-        httpx.put(f"{base}/api/partners/{partner_id}", headers=operator, json={"displayName": "Bench", "tenantId": tenant}).raise_for_status()
+        httpx.put(
+            f"{base}/api/partners/{partner_id}", headers=operator, json={"displayName": "Bench", "tenantId": tenant}
+        ).raise_for_status()
         httpx.post(f"{base}/api/partners/{partner_id}/evaluations", headers=operator, timeout=30).raise_for_status()
         member = {"Authorization": "Bearer " + token(tenant, [])}
         url = f"{base}/api/partners/{partner_id}/competencies"
@@ -94,5 +99,7 @@ def measure(data_dir: Path, *, clients: int, seconds: float, progress: Callable[
         "competencies_p50_ms": round(1000 * statistics.median(latencies), 1),
         "competencies_p99_ms": round(1000 * p99, 1),
     }
-    progress(f"{result['requests']} requests, p50 {result['competencies_p50_ms']} ms, p99 {result['competencies_p99_ms']} ms, {errors} errors")
+    progress(
+        f"{result['requests']} requests, p50 {result['competencies_p50_ms']} ms, p99 {result['competencies_p99_ms']} ms, {errors} errors"
+    )
     return result

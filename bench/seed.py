@@ -16,41 +16,94 @@ TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 2, tzinfo=UTC)
 
 
-def partner_documents(catalog: Catalog, index: int, employees: int, achievements_per: int, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
+def partner_documents(
+    catalog: Catalog, index: int, employees: int, achievements_per: int, rng: random.Random
+) -> dict[str, list[dict[str, Any]]]:
     """Documents by partition key for one partner (its own partition and its people's MSAs)."""
     partner_id = f"bench-{index:05d}"
     tenant_id = f"00000000-0000-0000-0000-{index:012d}"
-    skill_codes = sorted({c for comp in catalog.competencies for lv in comp.levels for p in lv.paths for r in p.requirements for c in r.codes})
+    skill_codes = sorted(
+        {c for comp in catalog.competencies for lv in comp.levels for p in lv.paths for r in p.requirements for c in r.codes}
+    )
     pk = partner_pk(partner_id)
     docs: dict[str, list[dict[str, Any]]] = {pk: [], tenant_pk(tenant_id): []}
-    docs[pk].append(Partner(id=partner_id, partner_id=partner_id, display_name=f"Bench {index}", tenant_id=tenant_id, created_at=NOW, updated_at=NOW).to_doc())
+    docs[pk].append(
+        Partner(
+            id=partner_id, partner_id=partner_id, display_name=f"Bench {index}", tenant_id=tenant_id, created_at=NOW, updated_at=NOW
+        ).to_doc()
+    )
     docs[tenant_pk(tenant_id)].append(TenantIndex(id=tenant_id, tenant_id=tenant_id, partner_id=partner_id).to_doc())
     for e in range(employees):
         user_id = f"{partner_id}-u{e:04d}"
         msa_id = f"{partner_id}-m{e:04d}"
         status = "departed" if rng.random() < 0.05 else "active"
-        docs[pk].append(UserDoc(id=UserDoc.doc_id(user_id), user_id=user_id, partner_id=partner_id, user_principal_name=f"u{e}@bench{index}.example", display_name=f"User {e}", status=status, created_at=NOW).to_doc())
+        docs[pk].append(
+            UserDoc(
+                id=UserDoc.doc_id(user_id),
+                user_id=user_id,
+                partner_id=partner_id,
+                user_principal_name=f"u{e}@bench{index}.example",
+                display_name=f"User {e}",
+                status=status,
+                created_at=NOW,
+            ).to_doc()
+        )
         if rng.random() < 0.9:
-            docs[pk].append(MsaMirrorDoc(id=MsaMirrorDoc.doc_id(msa_id), msa_id=msa_id, user_id=user_id, state="linked", epoch=1, linked_at=NOW).to_doc())
-            docs[msa_pk(msa_id)] = [MsaLinkDoc(id="link", msa_id=msa_id, state="linked", partner_id=partner_id, user_id=user_id, epoch=1, linked_at=NOW).to_doc()]
+            docs[pk].append(
+                MsaMirrorDoc(
+                    id=MsaMirrorDoc.doc_id(msa_id), msa_id=msa_id, user_id=user_id, state="linked", epoch=1, linked_at=NOW
+                ).to_doc()
+            )
+            docs[msa_pk(msa_id)] = [
+                MsaLinkDoc(
+                    id="link", msa_id=msa_id, state="linked", partner_id=partner_id, user_id=user_id, epoch=1, linked_at=NOW
+                ).to_doc()
+            ]
         for _ in range(achievements_per):
             code = rng.choice(skill_codes)
             kind = catalog.exam_by_code[code].kind
             earned = TODAY - timedelta(days=rng.randint(1, 900))
             roll = rng.random()
-            expires = None if roll < 0.5 else TODAY - timedelta(days=rng.randint(1, 300)) if roll < 0.7 else TODAY + timedelta(days=rng.randint(1, 400))
-            docs[pk].append(AchievementDoc(id=AchievementDoc.copy_id(msa_id, kind, code), msa_id=msa_id, kind=kind, code=code, earned_on=earned, expires_on=expires, received_at=NOW).to_doc())
+            expires = (
+                None
+                if roll < 0.5
+                else TODAY - timedelta(days=rng.randint(1, 300))
+                if roll < 0.7
+                else TODAY + timedelta(days=rng.randint(1, 400))
+            )
+            docs[pk].append(
+                AchievementDoc(
+                    id=AchievementDoc.copy_id(msa_id, kind, code),
+                    msa_id=msa_id,
+                    kind=kind,
+                    code=code,
+                    earned_on=earned,
+                    expires_on=expires,
+                    received_at=NOW,
+                ).to_doc()
+            )
     for comp in catalog.competencies:
         # Monthly figures of the metrics the competency's requirements use, for 14 months.
         metrics = sorted({r.kind for lv in comp.levels for p in lv.paths for r in p.requirements if not r.is_skill})
         for metric in metrics:
             for month in range(14):
                 as_of = TODAY - timedelta(days=30 * month + 5)
-                docs[pk].append(MetricDoc(id=MetricDoc.doc_id(comp.competency_id, metric, as_of), competency_id=comp.competency_id, metric=metric, as_of=as_of, value=rng.randint(0, 60000), received_at=NOW).to_doc())
+                docs[pk].append(
+                    MetricDoc(
+                        id=MetricDoc.doc_id(comp.competency_id, metric, as_of),
+                        competency_id=comp.competency_id,
+                        metric=metric,
+                        as_of=as_of,
+                        value=rng.randint(0, 60000),
+                        received_at=NOW,
+                    ).to_doc()
+                )
     return docs
 
 
-def seed(store: DocumentStore, catalog: Catalog, *, partners: int, employees: int, achievements_per: int, seed: int = 7, first: int = 0) -> list[str]:
+def seed(
+    store: DocumentStore, catalog: Catalog, *, partners: int, employees: int, achievements_per: int, seed: int = 7, first: int = 0
+) -> list[str]:
     rng = random.Random(seed + first)
     ids = []
     bulk = getattr(store, "upsert_many", None)

@@ -36,7 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"Competency suite listening on {host.base_url}/api/  (health: {host.base_url}/api/health)", flush=True)
     print(f"MSA sign-in stand-in on {host.tls_base_url}  (data: {host.data_dir})", flush=True)
-    print(f"Get a token:  .venv/bin/python -m devhost token --port {args.port} --tenant <tid> [--user <oid>] [--roles Program.Operator]", flush=True)
+    print(
+        f"Get a token:  .venv/bin/python -m devhost token --port {args.port} --tenant <tid> [--user <oid>] [--roles Program.Operator]",
+        flush=True,
+    )
     stopped.wait()
     print("devhost: shutting down", flush=True)
     host.stop()
@@ -52,7 +55,7 @@ def _token(args: argparse.Namespace) -> int:
         "roles": [r.strip() for r in (args.roles or "").split(",") if r.strip()],
         "lifetime": args.lifetime,
     }
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310  (the local host on loopback)
         f"{url}/_dev/entra/token",
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},

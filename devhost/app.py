@@ -148,6 +148,8 @@ class LocalHost:
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
 
-    def token(self, tenant_id: str, *, user_id: str | None = None, roles: tuple[str, ...] = (), upn: str | None = None, **kwargs: Any) -> str:
+    def token(
+        self, tenant_id: str, *, user_id: str | None = None, roles: tuple[str, ...] = (), upn: str | None = None, **kwargs: Any
+    ) -> str:
         assert self.issuer is not None
         return self.issuer.mint(base_url=self.base_url, tenant_id=tenant_id, user_id=user_id, roles=roles, upn=upn, **kwargs)

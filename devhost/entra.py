@@ -59,7 +59,14 @@ class TokenIssuer:
         self._key = key
         numbers = key.public_key().public_numbers()
         self.kid = uuid.uuid5(uuid.NAMESPACE_URL, str(numbers.n)).hex[:16]
-        self._jwk = {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e)}
+        self._jwk = {
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": self.kid,
+            "n": _b64url_uint(numbers.n),
+            "e": _b64url_uint(numbers.e),
+        }
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self._jwk]}

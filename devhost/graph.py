@@ -37,9 +37,7 @@ from devhost.standin import Request, Response
 
 API_VERSION = "/v1.0"
 MAX_BATCH_REQUESTS = 20
-UPN_CONFLICT_MESSAGE = (
-    "Another object with the same value for property userPrincipalName already exists."
-)
+UPN_CONFLICT_MESSAGE = "Another object with the same value for property userPrincipalName already exists."
 _REQUIRED_USER_FIELDS = ("accountEnabled", "displayName", "mailNickname", "userPrincipalName")
 
 
@@ -206,14 +204,12 @@ class GraphStandIn:
 
         tenant = self._tenant_of(request)
         if tenant is None:
-            return self._respond(
-                _error(401, "InvalidAuthenticationToken", "Access token is empty.")
-            )
+            return self._respond(_error(401, "InvalidAuthenticationToken", "Access token is empty."))
         fault = self._draw_fault()
         if fault is not None:
             return self._respond(fault)
 
-        sub_path = path[len(API_VERSION):] or "/"
+        sub_path = path[len(API_VERSION) :] or "/"
         if sub_path == "/$batch":
             if request.method != "POST":
                 return self._respond(_error(405, "Request_BadRequest", "Use POST for $batch."))
@@ -269,7 +265,7 @@ class GraphStandIn:
         if scheme.lower() != "bearer" or not token:
             return None
         if token.startswith("devhost:") and len(token) > len("devhost:"):
-            return token[len("devhost:"):]
+            return token[len("devhost:") :]
         return "default"
 
     def _draw_fault(self) -> _Result | None:
@@ -306,7 +302,7 @@ class GraphStandIn:
                     value = [dict(u) for u in self._users.get(tenant, {}).values()]
                 return _Result(200, {"value": value})
         elif route.startswith("/users/") and route.count("/") == 2:
-            key = unquote(route[len("/users/"):])
+            key = unquote(route[len("/users/") :])
             if method == "GET":
                 return self._get_user(tenant, key)
             if method == "DELETE":
@@ -314,10 +310,7 @@ class GraphStandIn:
         elif route == "/domains" and method == "GET":
             with self._lock:
                 domains = self._domains_locked(tenant)
-            value = [
-                {"id": d, "isDefault": i == 0, "isVerified": True, "authenticationType": "Managed"}
-                for i, d in enumerate(domains)
-            ]
+            value = [{"id": d, "isDefault": i == 0, "isVerified": True, "authenticationType": "Managed"} for i, d in enumerate(domains)]
             return _Result(200, {"value": value})
         else:
             return _error(400, "BadRequest", f"Resource not found for the segment '{route}'.")
@@ -342,8 +335,9 @@ class GraphStandIn:
             found = dict(user) if user is not None else None
         if found is None:
             return _error(
-                404, "Request_ResourceNotFound", f"Resource '{key}' does not exist or one of its "
-                "queried reference-property objects are not present."
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
             )
         return _Result(200, found)
 
@@ -354,8 +348,9 @@ class GraphStandIn:
                 del self._users[tenant][user["id"]]
         if user is None:
             return _error(
-                404, "Request_ResourceNotFound", f"Resource '{key}' does not exist or one of its "
-                "queried reference-property objects are not present."
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
             )
         return _Result(204)
 
@@ -366,39 +361,44 @@ class GraphStandIn:
             value = body.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 return _error(
-                    400, "Request_BadRequest",
+                    400,
+                    "Request_BadRequest",
                     f"Invalid value specified for property '{name}' of resource 'User'.",
                 )
         if not isinstance(body["accountEnabled"], bool):
             return _error(
-                400, "Request_BadRequest",
+                400,
+                "Request_BadRequest",
                 "Invalid value specified for property 'accountEnabled' of resource 'User'.",
             )
         profile = body.get("passwordProfile")
         password = profile.get("password") if isinstance(profile, dict) else None
         if not isinstance(password, str) or not password:
             return _error(
-                400, "Request_BadRequest",
+                400,
+                "Request_BadRequest",
                 "Invalid value specified for property 'passwordProfile' of resource 'User'.",
             )
         if not password_is_complex(password):
             return _error(
-                400, "Request_BadRequest",
-                "The specified password does not comply with password complexity requirements. "
-                "Please provide a different password.",
+                400,
+                "Request_BadRequest",
+                "The specified password does not comply with password complexity requirements. Please provide a different password.",
             )
         upn = str(body["userPrincipalName"])
         local, at, domain = upn.rpartition("@")
         if not at or not local or not domain:
             return _error(
-                400, "Request_BadRequest",
+                400,
+                "Request_BadRequest",
                 "Invalid value specified for property 'userPrincipalName' of resource 'User'.",
             )
         fail_after = self._draw_apply_then_fail()
         with self._lock:
             if domain.lower() not in (d.lower() for d in self._domains_locked(tenant)):
                 return _error(
-                    400, "Request_BadRequest",
+                    400,
+                    "Request_BadRequest",
                     "The domain portion of the userPrincipalName property is invalid. You must "
                     "use one of the verified domain names in your organization.",
                 )
@@ -422,8 +422,7 @@ class GraphStandIn:
             return _error(503, "serviceNotAvailable", "Service unavailable (stand-in fault).")
         return _Result(
             201,
-            {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
-             **created},
+            {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity", **created},
         )
 
     # --- JSON batching ------------------------------------------------------------------
@@ -438,7 +437,8 @@ class GraphStandIn:
             return _error(400, "BadRequest", "The batch must contain a non-empty 'requests' list.")
         if len(requests) > MAX_BATCH_REQUESTS:
             return _error(
-                400, "BadRequest",
+                400,
+                "BadRequest",
                 f"The number of requests in a batch exceeds the limit of {MAX_BATCH_REQUESTS}.",
             )
         ids: set[str] = set()
@@ -458,9 +458,7 @@ class GraphStandIn:
             self.sub_request_count += len(requests)
         responses = []
         for sub in requests:
-            result = self._draw_fault() or self._dispatch(
-                tenant, sub["method"], _relative_url(sub["url"]), sub.get("body")
-            )
+            result = self._draw_fault() or self._dispatch(tenant, sub["method"], _relative_url(sub["url"]), sub.get("body"))
             headers = dict(result.headers)
             if result.body is not None:
                 headers.setdefault("Content-Type", "application/json")
@@ -478,7 +476,7 @@ def _relative_url(url: str) -> str:
     if not url.startswith("/"):
         url = "/" + url
     if url == API_VERSION or url.startswith(API_VERSION + "/"):
-        url = url[len(API_VERSION):] or "/"
+        url = url[len(API_VERSION) :] or "/"
     return url
 
 

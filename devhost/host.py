@@ -113,11 +113,12 @@ class FunctionHost:
         self.queue_triggers: dict[str, tuple[str, Callable[..., Any]]] = {}
         for function in app.get_functions():
             trigger = function.get_trigger()
-            name = function.get_function_name()
+            name = str(function.get_function_name())
             user_function = function.get_user_function()
             if isinstance(trigger, HttpTrigger):
-                methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"]))
-                self.routes.append(HttpRoute(name, trigger.route or name, methods, route_regex(trigger.route or name), user_function))
+                methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ("GET", "POST")))
+                route = trigger.route or name
+                self.routes.append(HttpRoute(name, route, methods, route_regex(route), user_function))
             elif isinstance(trigger, TimerTrigger):
                 self.timers[name] = (Schedule(resolve_setting_refs(trigger.schedule)), user_function)
             elif isinstance(trigger, QueueTrigger):
@@ -134,7 +135,7 @@ class FunctionHost:
             return self._admin_invoke(request.full_path.rsplit("/", 1)[-1], request)
         if not (request.full_path == "/api" or request.full_path.startswith("/api/")):
             return Response.json({"title": "Not found", "status": 404, "detail": "Functions are served under /api/."}, 404)
-        sub_path = "/" + request.full_path[len("/api"):].strip("/")
+        sub_path = "/" + request.full_path[len("/api") :].strip("/")
         for route in self.routes:
             match = route.regex.match(sub_path)
             if match and request.method in route.methods:
@@ -145,7 +146,9 @@ class FunctionHost:
     def _call(self, route: HttpRoute, request: Request, route_params: dict[str, str]) -> Response:
         query = {k: v[-1] for k, v in request.query.items()}
         url = f"{request.base_url}{request.full_path}" + (f"?{urlencode(query)}" if query else "")
-        req = func.HttpRequest(request.method, url, headers=dict(request.headers), params=query, route_params=route_params, body=request.body)
+        req = func.HttpRequest(
+            request.method, url, headers=dict(request.headers), params=query, route_params=route_params, body=request.body
+        )
         try:
             result = route.run(req)
         except Exception:  # the Functions host answers 500 for an unhandled exception
@@ -153,7 +156,11 @@ class FunctionHost:
             return Response(500, {"Content-Type": "application/problem+json"}, b'{"title":"Internal error","status":500}')
         headers = {k: v for k, v in result.headers.items()}
         if result.mimetype and not any(k.lower() == "content-type" for k in headers):
-            charset = f"; charset={result.charset}" if result.charset and (result.mimetype.startswith("text/") or "json" in result.mimetype) else ""
+            charset = (
+                f"; charset={result.charset}"
+                if result.charset and (result.mimetype.startswith("text/") or "json" in result.mimetype)
+                else ""
+            )
             headers["Content-Type"] = result.mimetype + charset
         return Response(result.status_code, headers, result.get_body() or b"")
 
@@ -243,4 +250,3 @@ class FunctionHost:
         for thread in self._threads:
             thread.join(timeout=10)
         self._workers.shutdown(wait=True)
-

@@ -101,9 +101,7 @@ class MsaStandIn:
         self.tenant_id = tenant_id
         self.issue_tenant_override: str | None = None  # test hook: tokens of another tenant
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._kid = _b64url(
-            hashlib.sha256(str(self._key.public_key().public_numbers().n).encode()).digest()[:15]
-        )
+        self._kid = _b64url(hashlib.sha256(str(self._key.public_key().public_numbers().n).encode()).digest()[:15])
         self._lock = threading.Lock()
         self._codes: dict[str, _Code] = {}
         self._pending: dict[str, _AuthRequest] = {}
@@ -176,9 +174,7 @@ class MsaStandIn:
         client_id = arg("client_id") or ""
         redirect_uri = arg("redirect_uri") or ""
         if not hmac.compare_digest(client_id.encode(), self.client_id.encode()):
-            return _error_page(
-                "unauthorized_client", "The application (client_id) is not registered."
-            )
+            return _error_page("unauthorized_client", "The application (client_id) is not registered.")
         parts = urlsplit(redirect_uri)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
             return _error_page("invalid_request", "redirect_uri is missing or not an absolute URL.")
@@ -197,9 +193,7 @@ class MsaStandIn:
                 raise _Invalid("invalid_request", "nonce is required.")
             challenge = arg("code_challenge") or ""
             if not challenge or arg("code_challenge_method") != "S256":
-                raise _Invalid(
-                    "invalid_request", "PKCE with code_challenge_method=S256 is required."
-                )
+                raise _Invalid("invalid_request", "PKCE with code_challenge_method=S256 is required.")
         except _Invalid as problem:
             return self._respond(
                 redirect_uri,
@@ -259,18 +253,13 @@ class MsaStandIn:
         code = secrets.token_urlsafe(32)
         with self._lock:
             self._codes[code] = _Code(request=auth, email=email, created=self.clock())
-        return self._respond(
-            auth.redirect_uri, auth.response_mode, {"code": code, "state": auth.state}
-        )
+        return self._respond(auth.redirect_uri, auth.response_mode, {"code": code, "state": auth.state})
 
     @staticmethod
     def _respond(redirect_uri: str, response_mode: str, params: dict[str, str]) -> Response:
         params = {k: v for k, v in params.items() if v}
         if response_mode == "form_post":
-            fields = "".join(
-                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                for k, v in params.items()
-            )
+            fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items())
             page = (
                 "<!doctype html><html><head><title>Signing in</title></head>"
                 '<body onload="document.forms[0].submit()">'
@@ -300,32 +289,22 @@ class MsaStandIn:
         try:
             client_id = self._authenticate_client(request, form)
             if form.get("grant_type") != "authorization_code":
-                raise _Invalid(
-                    "unsupported_grant_type", "Only grant_type=authorization_code is supported."
-                )
+                raise _Invalid("unsupported_grant_type", "Only grant_type=authorization_code is supported.")
             with self._lock:
                 grant = self._codes.pop(form.get("code") or "", None)  # single use, even on failure
             if grant is None:
-                raise _Invalid(
-                    "invalid_grant", "The authorization code is unknown or was already redeemed."
-                )
+                raise _Invalid("invalid_grant", "The authorization code is unknown or was already redeemed.")
             auth = grant.request
             if self.clock() - grant.created > CODE_TTL_SECONDS:
                 raise _Invalid("invalid_grant", "The authorization code has expired.")
             if auth.client_id != client_id:
-                raise _Invalid(
-                    "invalid_grant", "The authorization code was issued to another client."
-                )
+                raise _Invalid("invalid_grant", "The authorization code was issued to another client.")
             if form.get("redirect_uri") != auth.redirect_uri:
-                raise _Invalid(
-                    "invalid_grant", "redirect_uri does not match the authorization request."
-                )
+                raise _Invalid("invalid_grant", "redirect_uri does not match the authorization request.")
             verifier = form.get("code_verifier") or ""
             computed = _b64url(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
             if not verifier or not hmac.compare_digest(computed, auth.code_challenge):
-                raise _Invalid(
-                    "invalid_grant", "The PKCE code_verifier does not match the code_challenge."
-                )
+                raise _Invalid("invalid_grant", "The PKCE code_verifier does not match the code_challenge.")
         except _Invalid as problem:
             status = 401 if problem.error == "invalid_client" else 400
             return Response.json(
@@ -375,9 +354,7 @@ class MsaStandIn:
         claims = {
             "ver": "2.0",
             "iss": self.issuer(base_url, tenant_id),
-            "sub": _b64url(
-                hashlib.sha256(f"{auth.client_id}\n{email.strip().lower()}".encode()).digest()
-            ),
+            "sub": _b64url(hashlib.sha256(f"{auth.client_id}\n{email.strip().lower()}".encode()).digest()),
             "aud": auth.client_id,
             "exp": now + TOKEN_TTL_SECONDS,
             "iat": now,
@@ -389,9 +366,7 @@ class MsaStandIn:
             "oid": stable_oid(email),
             "tid": tenant_id,
         }
-        return jwt.encode(
-            claims, self._key, algorithm="RS256", headers={"kid": self._kid, "typ": "JWT"}
-        )
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid, "typ": "JWT"})
 
 
 def _sign_in_page(action: str, pending_id: str) -> Response:
@@ -412,8 +387,5 @@ def _sign_in_page(action: str, pending_id: str) -> Response:
 
 
 def _error_page(error: str, description: str) -> Response:
-    body = (
-        f"<!doctype html><html><body><h1>{html.escape(error)}</h1>"
-        f"<p>{html.escape(description)}</p></body></html>"
-    )
+    body = f"<!doctype html><html><body><h1>{html.escape(error)}</h1><p>{html.escape(description)}</p></body></html>"
     return Response(400, {"Content-Type": "text/html; charset=utf-8"}, body.encode())

@@ -99,14 +99,15 @@ def make_server(
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            host_header = headers.get("host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+            address: Any = self.server.server_address
+            host_header = headers.get("host") or f"{address[0]}:{address[1]}"
             base_url = f"{scheme}://{host_header}"
             handler: Handler = fallback
             sub_path = parts.path
             for standin in ordered:
                 if parts.path == standin.prefix or parts.path.startswith(standin.prefix + "/"):
                     handler = standin.handle
-                    sub_path = parts.path[len(standin.prefix):] or "/"
+                    sub_path = parts.path[len(standin.prefix) :] or "/"
                     break
             request = Request(
                 method=self.command,

@@ -32,9 +32,7 @@ class TlsPaths:
 
 def _paths(folder: Path) -> tuple[TlsPaths, Path]:
     return (
-        TlsPaths(
-            cert=folder / "localhost.pem", key=folder / "localhost-key.pem", ca=folder / "ca.pem"
-        ),
+        TlsPaths(cert=folder / "localhost.pem", key=folder / "localhost-key.pem", ca=folder / "ca.pem"),
         folder / "ca-key.pem",
     )
 
@@ -105,9 +103,7 @@ def ensure_certificates(folder: Path) -> TlsPaths:
             ),
             critical=True,
         )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
@@ -122,9 +118,7 @@ def ensure_certificates(folder: Path) -> TlsPaths:
         .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -142,12 +136,8 @@ def ensure_certificates(folder: Path) -> TlsPaths:
             ),
             critical=True,
         )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 

@@ -250,7 +250,11 @@ def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> fun
             response = problem_response(Conflict("The resource was changed concurrently; retry the request."), instance=instance, cid=cid)
         elif isinstance(exc, StoreUnavailableError):
             log.warning("%s: the store is unavailable", operation.name)
-            response = problem_response(ServiceUnavailable("The data store is unavailable; retry shortly.", headers={"Retry-After": "5"}), instance=instance, cid=cid)
+            response = problem_response(
+                ServiceUnavailable("The data store is unavailable; retry shortly.", headers={"Retry-After": "5"}),
+                instance=instance,
+                cid=cid,
+            )
         else:
             log.exception("%s failed unexpectedly", operation.name)
             response = problem_response(

@@ -78,7 +78,9 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", op.route)
     ]
     params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d} for n, d in op.query.items()]
-    params += [{"name": n, "in": "header", "required": False, "schema": {"type": "string"}, "description": d} for n, d in op.headers.items()]
+    params += [
+        {"name": n, "in": "header", "required": False, "schema": {"type": "string"}, "description": d} for n, d in op.headers.items()
+    ]
     body: dict[str, Any] = {"operationId": op.name, "summary": op.summary, "tags": list(op.tags)}
     body["description"] = f"Who may call it: {op.rule.describe()}."
     if params:

@@ -32,13 +32,13 @@ class Container:
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         try:
-            return self._built[name]  # type: ignore[no-any-return]
+            return self._built[name]
         except KeyError:
             pass
         with self._lock:
             if name not in self._built:
                 self._built[name] = build()
-            return self._built[name]  # type: ignore[no-any-return]
+            return self._built[name]
 
     # --- adapters -------------------------------------------------------------------------
 

@@ -73,6 +73,10 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
             handler.addFilter(RedactingFilter())
     if not any(isinstance(f, RedactingFilter) for f in root.filters):
         root.addFilter(RedactingFilter())
+    # Client libraries log full URLs (a Logic App trigger URL carries its SAS signature) and
+    # request headers at INFO: keep them to warnings.
+    for name in ("httpx", "httpcore", "azure.core.pipeline.policies.http_logging_policy", "azure.identity", "msal", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def new_correlation_id(incoming: str | None = None) -> str:

@@ -21,7 +21,7 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, frozen=True, env_ignore_empty=True)
 
     # Embedded default (SQLite) lives here.
     data_dir: Path = Field(default=Path(".devdata"), description="Folder of the embedded store and queue.")
@@ -69,9 +69,7 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(default=None, description="Folder of catalog JSON files; the shipped catalog when unset.")
 
     # --- directory (Microsoft Graph) settings ---
-    graph_base_url: HttpUrl = Field(
-        default=HttpUrl("https://graph.microsoft.com/v1.0"), description="Microsoft Graph v1.0 base URL."
-    )
+    graph_base_url: HttpUrl = Field(default=HttpUrl("https://graph.microsoft.com/v1.0"), description="Microsoft Graph v1.0 base URL.")
     graph_credential: Literal["client_secret", "certificate", "managed_identity", "static"] = Field(
         default="managed_identity",
         description="How the suite gets Graph tokens in a partner's tenant: a multi-tenant app's client secret or "
@@ -89,9 +87,7 @@ class Settings(BaseSettings):
     graph_max_retries: int = Field(default=6, ge=0, le=20, description="Retries of a throttled or failed Graph sub-request.")
 
     # --- MSA sign-in settings ---
-    msa_authority: str = Field(
-        default="https://login.microsoftonline.com/consumers", description="MSAL authority for personal accounts."
-    )
+    msa_authority: str = Field(default="https://login.microsoftonline.com/consumers", description="MSAL authority for personal accounts.")
     msa_client_id: str | None = Field(default=None, description="App registration (personal accounts) client id.")
     msa_client_secret: str | None = Field(default=None, repr=False, description="Its client secret.")
     msa_redirect_uri: str | None = Field(default=None, description="Public URL of /api/msa/callback.")
@@ -104,9 +100,7 @@ class Settings(BaseSettings):
     # --- add_users settings ---
     import_max_rows: int = Field(default=5000, ge=1, le=100000, description="Rows accepted in one add-users request.")
     import_max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000, description="Largest add-users body.")
-    import_inline_rows: int = Field(
-        default=100, ge=1, le=5000, description="Imports with more rows continue in the background (queue)."
-    )
+    import_inline_rows: int = Field(default=100, ge=1, le=5000, description="Imports with more rows continue in the background (queue).")
     import_log_ttl_hours: int = Field(default=24, ge=1, le=168, description="The log file's passwords are erased after this.")
 
     # --- alerts settings ---

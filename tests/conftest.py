@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("AUTH_AUDIENCE", "api://competency-suite")
 
-from tests.servers import AzuriteServer, CosmosServer, azurite_server, cosmos_server  # noqa: E402
+from tests.servers import AzuriteServer, CosmosServer, azurite_server, cosmos_server
 
 
 @pytest.fixture(scope="session")

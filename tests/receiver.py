@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ class Receiver:
         self.attempts = 0
         self._lock = threading.Lock()
         self.url = ""
+        self.signature = ""
 
     def handle(self, request: Request) -> Response:
         with self._lock:
@@ -40,7 +42,9 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     server = make_server([r], port=0)
     serve_in_thread(server)
-    r.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts"
+    # Shaped like a Logic App Request trigger URL: its signature is a secret.
+    r.signature = secrets.token_urlsafe(24)
+    r.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts?api-version=2016-10-01&sp=%2Ftriggers%2Fmanual%2Frun&sig={r.signature}"
     try:
         yield r
     finally:

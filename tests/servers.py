@@ -52,7 +52,13 @@ def _binary(name: str) -> str:
 def _process(name: str, command: list[str], port: int, log: Path) -> Iterator[None]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent, env={**os.environ, "NODE_NO_WARNINGS": "1", "NODE_PATH": str(ROOT / "node_modules")})
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+            env={**os.environ, "NODE_NO_WARNINGS": "1", "NODE_PATH": str(ROOT / "node_modules")},
+        )
         try:
             _wait_for_port(port, process, name)
             yield
@@ -90,8 +96,10 @@ def azurite_server(workdir: Path) -> Iterator[AzuriteServer]:
     port = free_port()
     command = [
         _binary("azurite-queue"),
-        "--queueHost", "127.0.0.1",
-        "--queuePort", str(port),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(port),
         "--inMemoryPersistence",
         "--disableTelemetry",
         "--skipApiVersionCheck",

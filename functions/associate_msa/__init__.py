@@ -99,9 +99,9 @@ def _callback(call: Call, params: dict[str, str]) -> func.HttpResponse:
 
 def _page(status: int, title: str, text: str) -> func.HttpResponse:
     body = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-        f"{html.escape(title)}</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
-        f"<h1>{html.escape(title)}</h1><p id=\"message\">{html.escape(text)}</p></body></html>"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
+        f'{html.escape(title)}</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">'
+        f'<h1>{html.escape(title)}</h1><p id="message">{html.escape(text)}</p></body></html>'
     )
     return func.HttpResponse(body, status_code=status, mimetype="text/html", charset="utf-8", headers=dict(HTML_HEADERS))
 

@@ -111,7 +111,9 @@ class CosmosDocumentStore:
 
     def patch(self, partition_key: str, doc_id: str, operations: Sequence[PatchOp], *, if_match: str | None = None) -> Stored:
         self.stats.writes += 1
-        ops = [{"op": op.op, "path": op.path} if op.op == "remove" else {"op": op.op, "path": op.path, "value": op.value} for op in operations]
+        ops = [
+            {"op": op.op, "path": op.path} if op.op == "remove" else {"op": op.op, "path": op.path, "value": op.value} for op in operations
+        ]
         item = self._call(
             self._container.patch_item, doc_id, partition_key=partition_key, patch_operations=ops, **self._condition(if_match)
         )
@@ -143,7 +145,7 @@ class CosmosDocumentStore:
                 clauses.append(f"{_field(field)} = @p{index}")
                 parameters.append({"name": f"@p{index}", "value": value})
         top = f"TOP {int(limit)} " if limit is not None else ""
-        sql = f"SELECT {top}* FROM c"
+        sql = f"SELECT {top}* FROM c"  # noqa: S608  (field paths are checked; values are parameters)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         if order_by:

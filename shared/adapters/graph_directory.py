@@ -80,9 +80,7 @@ def token_provider_from_settings(settings: Settings) -> Callable[[str], str]:
     def assertion() -> str:
         with lock:
             if not managed:
-                managed.append(
-                    ManagedIdentityCredential(client_id=settings.graph_managed_identity_client_id)
-                )
+                managed.append(ManagedIdentityCredential(client_id=settings.graph_managed_identity_client_id))
             credential = managed[0]
         return str(credential.get_token(TOKEN_EXCHANGE_SCOPE).token)
 
@@ -90,18 +88,12 @@ def token_provider_from_settings(settings: Settings) -> Callable[[str], str]:
         if kind == "client_secret":
             secret = settings.graph_client_secret
             if not secret:
-                raise ValueError(
-                    "graph_client_secret is required for graph_credential='client_secret'"
-                )
+                raise ValueError("graph_client_secret is required for graph_credential='client_secret'")
             return ClientSecretCredential(tenant_id, client_id, secret)
         if kind == "certificate":
             if settings.graph_certificate_path is None:
-                raise ValueError(
-                    "graph_certificate_path is required for graph_credential='certificate'"
-                )
-            return CertificateCredential(
-                tenant_id, client_id, certificate_path=str(settings.graph_certificate_path)
-            )
+                raise ValueError("graph_certificate_path is required for graph_credential='certificate'")
+            return CertificateCredential(tenant_id, client_id, certificate_path=str(settings.graph_certificate_path))
         if kind == "managed_identity":
             return ClientAssertionCredential(tenant_id, client_id, assertion)
         raise ValueError(f"unknown graph_credential {kind!r}")
@@ -134,7 +126,7 @@ class _Op:
 
 def _chunks(items: Sequence[_Op], size: int) -> Iterator[list[_Op]]:
     for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def _graph_message(body: Any) -> str:
@@ -222,18 +214,14 @@ class GraphDirectory:
 
     # --- Directory ----------------------------------------------------------------------
 
-    def create_users(
-        self, tenant_id: str, users: Sequence[NewDirectoryUser]
-    ) -> list[DirectoryResult]:
-        ops = [
-            _Op("POST", "/users", self._user_body(user)) for user in users
-        ]
+    def create_users(self, tenant_id: str, users: Sequence[NewDirectoryUser]) -> list[DirectoryResult]:
+        ops = [_Op("POST", "/users", self._user_body(user)) for user in users]
         self._execute(tenant_id, ops)
 
         conflicts = [
-            i for i, op in enumerate(ops)
-            if op.error is None and op.status == 400
-            and UPN_CONFLICT_FRAGMENT.lower() in _graph_message(op.response).lower()
+            i
+            for i, op in enumerate(ops)
+            if op.error is None and op.status == 400 and UPN_CONFLICT_FRAGMENT.lower() in _graph_message(op.response).lower()
         ]
         reads = [_Op("GET", _user_url(users[i].user_principal_name)) for i in conflicts]
         self._execute(tenant_id, reads)
@@ -246,7 +234,11 @@ class GraphDirectory:
         failed = sum(1 for r in results if r.status == "failed")
         log.info(
             "graph create_users tenant=%s total=%d created=%d exists=%d failed=%d",
-            tenant_id, len(results), created, len(results) - created - failed, failed,
+            tenant_id,
+            len(results),
+            created,
+            len(results) - created - failed,
+            failed,
         )
         return results
 
@@ -262,9 +254,7 @@ class GraphDirectory:
                 continue
             user = _to_user(op.response) if op.status == 200 else None
             if user is None:
-                raise DirectoryError(
-                    f"could not read user {upn}: {_describe(op.status or 0, op.response)}"
-                )
+                raise DirectoryError(f"could not read user {upn}: {_describe(op.status or 0, op.response)}")
             found[upn] = user
         return found
 
@@ -325,29 +315,24 @@ class GraphDirectory:
         return body
 
     @staticmethod
-    def _create_result(
-        user: NewDirectoryUser, op: _Op, read: _Op | None
-    ) -> DirectoryResult:
+    def _create_result(user: NewDirectoryUser, op: _Op, read: _Op | None) -> DirectoryResult:
         if op.error is not None:
             return DirectoryResult(user.ref, "failed", error=op.error)
         if op.status == 201:
             created = _to_user(op.response)
             if created is None:
-                return DirectoryResult(
-                    user.ref, "failed", error="Graph answered 201 without a user id"
-                )
+                return DirectoryResult(user.ref, "failed", error="Graph answered 201 without a user id")
             return DirectoryResult(user.ref, "created", user=created)
         if read is not None:
             existing = _to_user(read.response) if read.status == 200 else None
             if existing is None:
                 reason = read.error or _describe(read.status or 0, read.response)
                 return DirectoryResult(
-                    user.ref, "failed",
+                    user.ref,
+                    "failed",
                     error=f"userPrincipalName is taken but the user could not be read: {reason}",
                 )
-            return DirectoryResult(
-                user.ref, "created" if op.maybe_applied else "exists", user=existing
-            )
+            return DirectoryResult(user.ref, "created" if op.maybe_applied else "exists", user=existing)
         message = _graph_message(op.response) or f"HTTP {op.status}"
         return DirectoryResult(user.ref, "failed", error=message)
 
@@ -356,8 +341,7 @@ class GraphDirectory:
             token = self._token_provider(tenant_id)
         except Exception as exc:
             raise DirectoryError(
-                f"could not get a Microsoft Graph token for tenant {tenant_id}: "
-                f"{type(exc).__name__}: {str(exc)[:300]}"
+                f"could not get a Microsoft Graph token for tenant {tenant_id}: {type(exc).__name__}: {str(exc)[:300]}"
             ) from exc
         token = token.strip() if isinstance(token, str) else ""
         if not token:
@@ -427,19 +411,13 @@ class GraphDirectory:
                 requests.append(sub)
             headers = self._headers(tenant_id)
             try:
-                response = self._client.post(
-                    f"{self._base_url}/$batch", json={"requests": requests}, headers=headers
-                )
+                response = self._client.post(f"{self._base_url}/$batch", json={"requests": requests}, headers=headers)
             except _NOT_TRANSIENT as exc:
-                raise DirectoryError(
-                    f"cannot send to Microsoft Graph: {type(exc).__name__}"
-                ) from exc
+                raise DirectoryError(f"cannot send to Microsoft Graph: {type(exc).__name__}") from exc
             except httpx.TransportError as exc:
                 batch_failures += 1
                 problem = f"{type(exc).__name__} talking to Microsoft Graph"
-                pending = self._batch_failed(
-                    tenant_id, pending, problem, None, True, batch_failures
-                )
+                pending = self._batch_failed(tenant_id, pending, problem, None, True, batch_failures)
                 continue
 
             status = response.status_code
@@ -450,8 +428,12 @@ class GraphDirectory:
                 batch_failures += 1
                 after = _retry_after(response.headers) if status == 429 else None
                 pending = self._batch_failed(
-                    tenant_id, pending, f"$batch {_describe(status, body)}", after,
-                    status in _MAYBE_APPLIED_STATUSES, batch_failures,
+                    tenant_id,
+                    pending,
+                    f"$batch {_describe(status, body)}",
+                    after,
+                    status in _MAYBE_APPLIED_STATUSES,
+                    batch_failures,
                 )
                 continue
             if status != 200 or not isinstance(body, dict):
@@ -480,9 +462,7 @@ class GraphDirectory:
                 if sub_status in _RETRY_STATUSES:
                     if sub_status in _MAYBE_APPLIED_STATUSES:
                         op.maybe_applied = True
-                    after = (
-                        _retry_after(sub_response.get("headers")) if sub_status == 429 else None
-                    )
+                    after = _retry_after(sub_response.get("headers")) if sub_status == 429 else None
                     self._failed_attempt(op, _describe(sub_status, sub_body), after, retry)
                     continue
                 op.status = sub_status
@@ -508,15 +488,16 @@ class GraphDirectory:
         delay = retry_after if retry_after is not None else self._backoff(failures)
         log.warning(
             "graph tenant=%s retrying a $batch of %d in %.2fs: %s",
-            tenant_id, len(pending), delay, problem,
+            tenant_id,
+            len(pending),
+            delay,
+            problem,
         )
         if delay > 0:
             self._sleep(delay)
         return pending
 
-    def _failed_attempt(
-        self, op: _Op, problem: str, retry_after: float | None, retry: list[_Op]
-    ) -> None:
+    def _failed_attempt(self, op: _Op, problem: str, retry_after: float | None, retry: list[_Op]) -> None:
         op.attempts += 1
         op.last_problem = problem
         if op.attempts > self._max_retries:
@@ -530,7 +511,10 @@ class GraphDirectory:
             delay = max(op.retry_after or 0.0 for op in retry)
             log.warning(
                 "graph tenant=%s retrying %d sub-request(s) in %.2fs (last: %s)",
-                tenant_id, len(retry), delay, retry[0].last_problem,
+                tenant_id,
+                len(retry),
+                delay,
+                retry[0].last_problem,
             )
             if delay > 0:
                 self._sleep(delay)
@@ -541,13 +525,9 @@ class GraphDirectory:
         attempts = 0
         while True:
             try:
-                response = self._client.request(
-                    method, f"{self._base_url}{url}", headers=self._headers(tenant_id)
-                )
+                response = self._client.request(method, f"{self._base_url}{url}", headers=self._headers(tenant_id))
             except _NOT_TRANSIENT as exc:
-                raise DirectoryError(
-                    f"cannot send to Microsoft Graph: {type(exc).__name__}"
-                ) from exc
+                raise DirectoryError(f"cannot send to Microsoft Graph: {type(exc).__name__}") from exc
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__} talking to Microsoft Graph"
                 delay: float | None = None
@@ -562,9 +542,7 @@ class GraphDirectory:
                 delay = _retry_after(response.headers) if status == 429 else None
             attempts += 1
             if attempts > self._max_retries:
-                raise DirectoryError(
-                    f"{method} {url} gave up after {self._max_retries} retries: {problem}"
-                )
+                raise DirectoryError(f"{method} {url} gave up after {self._max_retries} retries: {problem}")
             wait = delay if delay is not None else self._backoff(attempts)
             log.warning("graph tenant=%s %s retry in %.2fs: %s", tenant_id, method, wait, problem)
             if wait > 0:

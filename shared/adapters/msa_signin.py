@@ -76,9 +76,7 @@ class MsaSignIn:
     ) -> None:
         parts = urlsplit(authority)
         if parts.scheme != "https" or not parts.hostname or not parts.path.strip("/"):
-            raise ValueError(
-                "The MSA authority must be an https URL with a tenant, e.g. .../consumers"
-            )
+            raise ValueError("The MSA authority must be an https URL with a tenant, e.g. .../consumers")
         if not client_id or not client_secret:
             raise ValueError("The MSA client id and client secret are required")
         from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # lazy: msal is heavy
@@ -112,9 +110,7 @@ class MsaSignIn:
                 azure_region=False,
             )
         except (ValueError, OSError) as exc:  # discovery failed, or the network did
-            raise ServiceUnavailable(
-                "The Microsoft account sign-in service cannot be reached. Try again later."
-            ) from exc
+            raise ServiceUnavailable("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
 
     def start(self, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
         """The URL to send the browser to, and the flow to keep until the callback."""
@@ -147,20 +143,14 @@ class MsaSignIn:
         except ValueError:  # state mismatch, or neither code nor error in the callback
             raise BadRequest(_FOREIGN_RESPONSE) from None
         except RuntimeError:  # the nonce in the ID token does not match
-            raise BadRequest(
-                "The sign-in response failed validation. Start linking again."
-            ) from None
+            raise BadRequest("The sign-in response failed validation. Start linking again.") from None
         except OSError as exc:
-            raise ServiceUnavailable(
-                "The Microsoft account sign-in service cannot be reached. Try again later."
-            ) from exc
+            raise ServiceUnavailable("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
         if not isinstance(result, dict) or "error" in result:
             raise BadRequest(self._provider_error(result if isinstance(result, dict) else {}))
         claims = result.get("id_token_claims")
         if not isinstance(claims, dict):
-            raise BadRequest(
-                "The Microsoft account sign-in returned no identity. Start linking again."
-            )
+            raise BadRequest("The Microsoft account sign-in returned no identity. Start linking again.")
         return self._identity(claims)
 
     @staticmethod
@@ -185,23 +175,17 @@ class MsaSignIn:
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if self.client_id not in audiences:
-            raise BadRequest(
-                "The sign-in token was issued to another application. Start linking again."
-            )
+            raise BadRequest("The sign-in token was issued to another application. Start linking again.")
         if str(claims.get("iss") or "") not in self._issuers(tenant):
             raise BadRequest("The sign-in token has an unexpected issuer. Start linking again.")
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or exp + CLOCK_SKEW_SECONDS < time.time():
             raise BadRequest("The sign-in token has expired. Start linking again.")
         if tenant.lower() != self.expected_tenant_id.lower():
-            raise BadRequest(
-                "This is a work or school account; sign in with a personal Microsoft account."
-            )
+            raise BadRequest("This is a work or school account; sign in with a personal Microsoft account.")
         oid = str(claims.get("oid") or "")
         if not oid:
             raise BadRequest("The sign-in token has no account id. Start linking again.")
         email = claims.get("email") or claims.get("preferred_username")
         name = claims.get("name")
-        return Identity(
-            oid=oid, email=str(email) if email else None, name=str(name) if name else None
-        )
+        return Identity(oid=oid, email=str(email) if email else None, name=str(name) if name else None)

@@ -3,6 +3,7 @@ Functions host's queue trigger with ``messageEncoding: base64`` reads them)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Mapping
@@ -32,10 +33,8 @@ class StorageMessageQueue:
                 from azure.core.exceptions import ResourceExistsError
 
                 client = self._service.get_queue_client(name, **self._policies)
-                try:
+                with contextlib.suppress(ResourceExistsError):
                     client.create_queue()
-                except ResourceExistsError:
-                    pass
                 self._clients[name] = client
             return client
 
@@ -77,7 +76,12 @@ class StorageMessageQueue:
         max_dequeue_count: int = 5,
     ) -> list[QueueMessage]:
         client = self._queue(queue)
-        pager = self._call(client.receive_messages, messages_per_page=min(max_messages, 32), visibility_timeout=visibility_timeout, max_messages=max_messages)
+        pager = self._call(
+            client.receive_messages,
+            messages_per_page=min(max_messages, 32),
+            visibility_timeout=visibility_timeout,
+            max_messages=max_messages,
+        )
         received: list[QueueMessage] = []
         for message in self._call(list, pager):
             if message.dequeue_count > max_dequeue_count:

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-RENEWAL_AT_RISK_TITLE = (
-    "A recent change to your competency achievement has put your membership renewal eligibility at risk"
-)
+RENEWAL_AT_RISK_TITLE = "A recent change to your competency achievement has put your membership renewal eligibility at risk"
 TYPE_AT_RISK = "competency.renewal.atrisk"
 TYPE_EXPIRING = "competency.achievement.expiring"
 TYPE_ATTAINED = "competency.level.attained"
@@ -165,12 +163,15 @@ def raise_alerts(
         expires_on = item["expiresOn"] if isinstance(item["expiresOn"], date) else date.fromisoformat(str(item["expiresOn"]))
         alerts.append(
             Alert(
-                id=alert_id(partner_id, TYPE_EXPIRING, item["competencyId"], item["level"], item["userId"], item["code"], expires_on.isoformat()),
+                id=alert_id(
+                    partner_id, TYPE_EXPIRING, item["competencyId"], item["level"], item["userId"], item["code"], expires_on.isoformat()
+                ),
                 type=TYPE_EXPIRING,
                 partner_id=partner_id,
                 competency_id=item["competencyId"],
                 level=item["level"],
-                title=f"An achievement that {names.get(item['competencyId'], item['competencyId'])} ({item['level']}) depends on expires on {expires_on.isoformat()}",
+                title=f"An achievement that {names.get(item['competencyId'], item['competencyId'])} ({item['level']}) "
+                f"depends on expires on {expires_on.isoformat()}",
                 detail=f"{person.display_name}'s {item['code']} expires on {expires_on.isoformat()}; "
                 f"renew it or another qualified person must count before then to keep {item['level']}.",
                 cause="achievementExpiring",

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
 from shared.domain.catalog import LEVEL_RANK, LEVELS, PERFORMANCE_KINDS, SKILL_KINDS, Catalog, Competency, Requirement
@@ -140,7 +140,12 @@ class LevelResult:
         return max(dates)
 
     def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"level": self.level, "met": self.met, "override": self.override is not None, "paths": [p.to_api() for p in self.paths]}
+        out: dict[str, Any] = {
+            "level": self.level,
+            "met": self.met,
+            "override": self.override is not None,
+            "paths": [p.to_api() for p in self.paths],
+        }
         if self.override is not None:
             out["overrideReason"] = self.override.reason
             out["overrideExpiresOn"] = self.override.expires_on.isoformat()
@@ -276,7 +281,9 @@ class _People:
 def _months_before(on: date, months: int) -> date:
     year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
     month += 1
-    day = min(on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    day = min(
+        on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    )
     return date(year, month, day)
 
 
@@ -355,13 +362,20 @@ def _still_met_without(level: LevelResult, user_id: str) -> bool:
     if level.override is not None:
         return True
     for p in level.paths:
-        if all(r.override or (r.met and (user_id not in r.contributors or r.current - 1 >= r.requirement.required)) for r in p.requirements):
+        if all(
+            r.override or (r.met and (user_id not in r.contributors or r.current - 1 >= r.requirement.required)) for r in p.requirements
+        ):
             return True
     return False
 
 
 def _evaluate_competency(
-    competency: Competency, people: _People, snapshot: PartnerSnapshot, figures: Mapping[str, Sequence[MetricFigure]], on: date, window_days: int
+    competency: Competency,
+    people: _People,
+    snapshot: PartnerSnapshot,
+    figures: Mapping[str, Sequence[MetricFigure]],
+    on: date,
+    window_days: int,
 ) -> CompetencyResult:
     levels: list[LevelResult] = []
     for spec in competency.levels:
@@ -412,14 +426,10 @@ def _evaluate_competency(
                             if item not in expiring:
                                 expiring.append(item)
     expiring.sort(key=lambda e: (e["expiresOn"], e["userId"], e["code"]))
-    return CompetencyResult(
-        competency, tuple(levels), at_risk, earliest, _next_level(levels, achieved), tuple(spof), tuple(expiring)
-    )
+    return CompetencyResult(competency, tuple(levels), at_risk, earliest, _next_level(levels, achieved), tuple(spof), tuple(expiring))
 
 
-def evaluate(
-    catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated_at: datetime, alert_window_days: int = 60
-) -> Evaluation:
+def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated_at: datetime, alert_window_days: int = 60) -> Evaluation:
     people = _People(catalog, snapshot, on)
     figures: dict[str, dict[str, list[MetricFigure]]] = defaultdict(lambda: defaultdict(list))
     for f in sorted(snapshot.metrics, key=lambda f: (f.as_of, f.value)):
@@ -432,9 +442,9 @@ def evaluate(
 
 
 __all__ = [
+    "LEVELS",
     "PERFORMANCE_KINDS",
     "SKILL_KINDS",
-    "LEVELS",
     "Achievement",
     "Evaluation",
     "MetricFigure",

@@ -109,7 +109,9 @@ def buy(level: str, current: Subscription | None, evaluation: Mapping[str, Any] 
                 return Purchase(current, "repeat")  # a retried request: nothing new
             raise NotEligible(f"The {level} benefit pack is active until {current.expires_on.isoformat()}; renewal opens on that day.")
         if LEVEL_RANK[level] < LEVEL_RANK[current.level]:
-            raise NotEligible(f"The {current.level} benefit pack is active until {current.expires_on.isoformat()}; it cannot be downgraded.")
+            raise NotEligible(
+                f"The {current.level} benefit pack is active until {current.expires_on.isoformat()}; it cannot be downgraded."
+            )
         return Purchase(Subscription(level, on, on + YEAR), "upgrade", UPGRADE_DISCOUNT_PERCENT)
     if current is not None and state == "renewalOpen":
         return Purchase(Subscription(level, current.expires_on, current.expires_on + YEAR), "renewal")
@@ -162,5 +164,3 @@ MEMBERSHIP_SCHEMA: dict[str, Any] = {
         },
     },
 }
-
-

@@ -16,7 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_PATTERN = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 NICKNAME_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$")
 # The CSV columns of the legacy membership center export (header names, case-insensitive).
 CSV_COLUMNS = {
@@ -214,7 +216,15 @@ def log_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["userPrincipalName", "displayName", "temporaryPassword", "status", "message"])
     for row in rows:
-        writer.writerow([_safe(row.get("userPrincipalName")), _safe(row.get("displayName")), row.get("temporaryPassword") or "", row.get("status") or "", _safe(row.get("message"))])
+        writer.writerow(
+            [
+                _safe(row.get("userPrincipalName")),
+                _safe(row.get("displayName")),
+                row.get("temporaryPassword") or "",
+                row.get("status") or "",
+                _safe(row.get("message")),
+            ]
+        )
     return out.getvalue()
 
 

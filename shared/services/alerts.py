@@ -105,7 +105,7 @@ class AlertService:
         backoff_seconds: float,
         backoff_max_seconds: float,
         clock: Callable[[], datetime] = utc_now,
-        jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),  # noqa: S311
+        jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),
     ) -> None:
         self._store = store
         self._queue = queue
@@ -230,11 +230,13 @@ class AlertService:
         new = doc.model_copy(update={"delivery_state": "pending", "attempts": 0, "next_attempt_at": self._clock()})
         self._store.replace(pk, new.to_doc(), if_match=stored.etag)
         self._enqueue(partner_id, alert_id)
-        return new  # type: ignore[no-any-return]
+        return new
 
     def list(self, partner_id: str, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         where = {"deliveryState": state} if state else None
-        docs = self._store.query(partner_pk(partner_id), types=[AlertDoc.doc_type], where=where, order_by="raisedAt", descending=True, limit=limit)
+        docs = self._store.query(
+            partner_pk(partner_id), types=[AlertDoc.doc_type], where=where, order_by="raisedAt", descending=True, limit=limit
+        )
         return [AlertDoc.from_doc(s.body).to_api() for s in docs]
 
 

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from shared.bootstrap import Container, container
-from shared.domain import evaluation as engine
 from shared.documents import (
     EVALUATION_INPUT_TYPES,
     EvaluationDoc,
@@ -27,6 +26,7 @@ from shared.documents import (
     partner_pk,
     utc_now,
 )
+from shared.domain import evaluation as engine
 from shared.errors import NotFound
 from shared.ports import DocumentStore, MessageQueue, Stored
 from shared.queues import EVALUATE_PARTNER
@@ -84,7 +84,10 @@ class PartnerInputs:
             elif kind == "metric":
                 inputs.metrics.append(
                     engine.MetricFigure(
-                        metric=body["metric"], competency_id=body["competencyId"], as_of=date.fromisoformat(body["asOf"]), value=float(body["value"])
+                        metric=body["metric"],
+                        competency_id=body["competencyId"],
+                        as_of=date.fromisoformat(body["asOf"]),
+                        value=float(body["value"]),
                     )
                 )
             elif kind == "override":
@@ -168,7 +171,9 @@ class EvaluationService:
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
             # History keeps every change of level or risk (not a copy per night).
-            self._store.upsert(pk, EvaluationHistoryDoc(id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1]).to_doc())
+            self._store.upsert(
+                pk, EvaluationHistoryDoc(id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1]).to_doc()
+            )
         self._store.upsert(pk, EvaluationDoc.document(evaluation, source_message_id=run_key))
         return evaluation
 
@@ -209,7 +214,7 @@ class EvaluationService:
         stored = self._store.read(partner_pk(partner_id), EvaluationDoc.DOC_ID)
         if stored is None:
             raise NotFound("This partner has not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
-        return EvaluationDoc.from_doc(stored.body).evaluation  # type: ignore[no-any-return]
+        return EvaluationDoc.from_doc(stored.body).evaluation
 
 
 def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:

@@ -89,15 +89,13 @@ class FeedService:
             try:
                 accepted.append(AchievementIn.model_validate(item))
             except ValidationError as exc:
-                reasons = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors(include_url=False)
-                )
+                reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors(include_url=False))
                 rejected.append({"index": index, "msaId": item.get("msaId") if isinstance(item, dict) else None, "reason": reasons})
         # The same achievement twice in one batch is one: the last one wins.
         unique = {(a.msa_id, a.kind, a.code): a for a in accepted}
         by_msa: dict[str, list[AchievementIn]] = defaultdict(list)
-        for item in unique.values():
-            by_msa[item.msa_id].append(item)
+        for achievement in unique.values():
+            by_msa[achievement.msa_id].append(achievement)
         now = utc_now()
         for msa_id in sorted(by_msa):
             docs = [
@@ -131,7 +129,11 @@ class FeedService:
         if unknown:
             raise ValidationFailed(
                 "Unknown competency: " + ", ".join(unknown),
-                errors=[{"pointer": f"#/metrics/{i}/competencyId", "detail": "not in the catalog"} for i, m in enumerate(body.metrics) if m.competency_id in unknown],
+                errors=[
+                    {"pointer": f"#/metrics/{i}/competencyId", "detail": "not in the catalog"}
+                    for i, m in enumerate(body.metrics)
+                    if m.competency_id in unknown
+                ],
             )
         now = utc_now()
         for m in body.metrics:

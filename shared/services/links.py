@@ -16,6 +16,7 @@ mirror linked. Consequences, for any crash point or any interleaving:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,9 +85,7 @@ class LinkService:
     def linked_msa_of_user(self, partner_id: str, user_id: str) -> MsaMirrorDoc | None:
         mirrors = [
             MsaMirrorDoc.from_doc(s.body)
-            for s in self._store.query(
-                partner_pk(partner_id), types=[MsaMirrorDoc.doc_type], where={"userId": user_id, "state": "linked"}
-            )
+            for s in self._store.query(partner_pk(partner_id), types=[MsaMirrorDoc.doc_type], where={"userId": user_id, "state": "linked"})
         ]
         return max(mirrors, key=lambda m: m.epoch, default=None)
 
@@ -96,7 +95,7 @@ class LinkService:
         current = self.link_document(msa_id)
         if current is not None:
             self._complete(current[0])
-            doc, etag = current
+            doc, _etag = current
             if doc.state == "linked" and doc.partner_id == partner_id and doc.user_id == user_id:
                 # Relinking to the same user changes nothing (but finishes any crashed work).
                 # A retry answers what the first attempt would have answered.
@@ -258,10 +257,8 @@ class LinkService:
     def _drop_copies(self, partner_id: str, msa_id: str) -> None:
         """The previous organisation keeps no copy of the person's achievements."""
         for stored in self._store.query(partner_pk(partner_id), types=[AchievementDoc.doc_type], where={"msaId": msa_id}):
-            try:
+            with contextlib.suppress(NotFoundError):
                 self._store.delete(partner_pk(partner_id), stored.body["id"])
-            except NotFoundError:
-                pass
 
     def _unlink_other_msas(self, partner_id: str, user_id: str, *, keep: str) -> None:
         """A user has one MSA at a time: linking a new one ends the old one's link."""

@@ -73,7 +73,7 @@ class MsaLinkService:
             user = UserDoc.from_doc(stored.body)
             if user.status != "active":
                 raise Forbidden("This account was removed from the organisation; it cannot link a Microsoft account.")
-            return user  # type: ignore[no-any-return]
+            return user
         user = UserDoc(
             id=UserDoc.doc_id(caller.object_id),
             user_id=caller.object_id,
@@ -174,7 +174,7 @@ def msa_link_service(c: Container | None = None) -> MsaLinkService:
                 s.msa_authority,
                 s.msa_client_id or "",
                 s.msa_client_secret or "",
-                redirect_uri=s.msa_redirect_uri,
+                redirect_uri=s.msa_redirect_uri or "",
                 expected_tenant_id=s.msa_tenant_id,
                 verify=s.msa_ca_bundle or True,
             )

@@ -6,6 +6,7 @@ A partner is one document in its own partition; the tenant index (``tenant:{tid}
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from typing import Any
@@ -96,7 +97,7 @@ class PartnerService:
         doc = self.document(partner_id)
         if doc is None:
             raise NotFound(f"Partner '{partner_id}' was not found.")
-        return Partner.from_doc(doc)  # type: ignore[no-any-return]
+        return Partner.from_doc(doc)
 
     def register(self, partner_id: str, body: PartnerIn) -> tuple[Partner, bool]:
         """Create or update; returns (partner, created). Idempotent for the same body."""
@@ -134,10 +135,8 @@ class PartnerService:
     def _release_tenant(self, tenant_id: str, partner_id: str) -> None:
         index = self._store.read(tenant_pk(tenant_id), tenant_id)
         if index and index.body["partnerId"] == partner_id:
-            try:
+            with contextlib.suppress(NotFoundError):
                 self._store.delete(tenant_pk(tenant_id), tenant_id, if_match=index.etag)
-            except NotFoundError:
-                pass
 
     def partner_ids(self) -> list[str]:
         return sorted(s.body["partnerId"] for s in self._store.query_all(types=[Partner.doc_type]))

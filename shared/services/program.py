@@ -60,7 +60,9 @@ class OverrideOut(ApiModel):
 
 
 class ProgramService:
-    def __init__(self, store: DocumentStore, catalog_api: Callable[[], Mapping[str, Any]], *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, store: DocumentStore, catalog_api: Callable[[], Mapping[str, Any]], *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self._store = store
         self._catalog_api = catalog_api
         self._clock = clock
@@ -86,7 +88,12 @@ class ProgramService:
             "action": "created" if previous is None else "updated",
             "reason": body.reason,
             "expiresOn": expires_on.isoformat(),
-            "target": {"competencyId": body.competency_id, "level": body.level, "pathId": body.path_id, "requirementId": body.requirement_id},
+            "target": {
+                "competencyId": body.competency_id,
+                "level": body.level,
+                "pathId": body.path_id,
+                "requirementId": body.requirement_id,
+            },
         }
         doc = OverrideDoc(
             id=OverrideDoc.doc_id(override_id),
@@ -113,7 +120,9 @@ class ProgramService:
         catalog = self._catalog_api()
         competency = next((c for c in catalog["competencies"] if c["competencyId"] == body.competency_id), None)
         if competency is None:
-            raise ValidationFailed(f"Unknown competency '{body.competency_id}'.", errors=[{"pointer": "#/competencyId", "detail": "not in the catalog"}])
+            raise ValidationFailed(
+                f"Unknown competency '{body.competency_id}'.", errors=[{"pointer": "#/competencyId", "detail": "not in the catalog"}]
+            )
         level = next((lv for lv in competency["levels"] if lv["level"] == body.level), None)
         if level is None:
             raise ValidationFailed(f"{body.competency_id} has no {body.level} level.")
@@ -121,7 +130,9 @@ class ProgramService:
             return
         path = next((p for p in level["paths"] if p["pathId"] == body.path_id), None)
         if path is None:
-            raise ValidationFailed(f"Unknown path '{body.path_id}' at {body.level}.", errors=[{"pointer": "#/pathId", "detail": "not in the catalog"}])
+            raise ValidationFailed(
+                f"Unknown path '{body.path_id}' at {body.level}.", errors=[{"pointer": "#/pathId", "detail": "not in the catalog"}]
+            )
         if body.requirement_id and not any(r["requirementId"] == body.requirement_id for r in path["requirements"]):
             raise ValidationFailed(
                 f"Unknown requirement '{body.requirement_id}' in path '{body.path_id}'.",
@@ -164,7 +175,21 @@ class ProgramService:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(
-            ["userId", "userPrincipalName", "displayName", "status", "msaLinked", "msaId", "kind", "code", "title", "earnedOn", "expiresOn", "countsToward", "notCountedBecause"]
+            [
+                "userId",
+                "userPrincipalName",
+                "displayName",
+                "status",
+                "msaLinked",
+                "msaId",
+                "kind",
+                "code",
+                "title",
+                "earnedOn",
+                "expiresOn",
+                "countsToward",
+                "notCountedBecause",
+            ]
         )
         for user in sorted(users, key=lambda u: (u.display_name.lower(), u.user_id)):
             msa_id = linked.get(user.user_id)
@@ -189,7 +214,16 @@ class ProgramService:
                     else:
                         reason = "not needed by a met requirement (see the evaluation)"
                 writer.writerow(
-                    [*base, a.kind, a.code, a.title or "", a.earned_on.isoformat(), a.expires_on.isoformat() if a.expires_on else "", "; ".join(toward), reason]
+                    [
+                        *base,
+                        a.kind,
+                        a.code,
+                        a.title or "",
+                        a.earned_on.isoformat(),
+                        a.expires_on.isoformat() if a.expires_on else "",
+                        "; ".join(toward),
+                        reason,
+                    ]
                 )
         return out.getvalue()
 
@@ -201,13 +235,7 @@ def _codes(requirement: Mapping[str, Any]) -> set[str]:
 
 
 def _listed(code: str, catalog: Mapping[str, Any]) -> bool:
-    return any(
-        code in _codes(r)
-        for c in catalog["competencies"]
-        for lv in c["levels"]
-        for p in lv["paths"]
-        for r in p["requirements"]
-    )
+    return any(code in _codes(r) for c in catalog["competencies"] for lv in c["levels"] for p in lv["paths"] for r in p["requirements"])
 
 
 def _counted_toward(evaluation: Mapping[str, Any] | None, catalog: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:

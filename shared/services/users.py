@@ -9,6 +9,7 @@ redelivered background message resumes the same plan, so nothing is created twic
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.bootstrap import Container, container
-from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, partner_pk, utc_now
+from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
 from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, ValidationFailed
 from shared.ports import ConflictError, Directory, DirectoryError, DocumentStore, MessageQueue, NewDirectoryUser, PreconditionFailedError
@@ -139,13 +140,15 @@ class UserService:
                     raise PayloadTooLarge(str(exc)) from None
                 raise BadRequest(str(exc)) from None
         if content_type not in ("application/json", ""):
-            raise UnsupportedMediaType("Send application/json ({\"users\": [...]}) or text/csv.")
+            raise UnsupportedMediaType('Send application/json ({"users": [...]}) or text/csv.')
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequest(f"The request body is not valid JSON: {exc}") from None
         if not isinstance(data, dict) or set(data) != {"users"} or not isinstance(data["users"], list):
-            raise ValidationFailed('The body must be {"users": [...]} and nothing else.', errors=[{"pointer": "#/users", "detail": "required list"}])
+            raise ValidationFailed(
+                'The body must be {"users": [...]} and nothing else.', errors=[{"pointer": "#/users", "detail": "required list"}]
+            )
         if not data["users"]:
             raise ValidationFailed("users is empty.", errors=[{"pointer": "#/users", "detail": "at least one user"}])
         if len(data["users"]) > self._max_rows:
@@ -185,9 +188,24 @@ class UserService:
         for number, user in good:
             if user.email and user.email in known:
                 user_doc = known[user.email]
-                rows.append({"row": number, "status": "exists", "userPrincipalName": user_doc.user_principal_name, "userId": user_doc.user_id, "displayName": user.display_name})
+                rows.append(
+                    {
+                        "row": number,
+                        "status": "exists",
+                        "userPrincipalName": user_doc.user_principal_name,
+                        "userId": user_doc.user_id,
+                        "displayName": user.display_name,
+                    }
+                )
             elif user.email and user.email in emails_in_file:
-                rows.append({"row": number, "status": "failed", "error": f"the same email as row {emails_in_file[user.email]}", "displayName": user.display_name})
+                rows.append(
+                    {
+                        "row": number,
+                        "status": "failed",
+                        "error": f"the same email as row {emails_in_file[user.email]}",
+                        "displayName": user.display_name,
+                    }
+                )
             else:
                 if user.email:
                     emails_in_file[user.email] = number
@@ -386,10 +404,8 @@ class UserService:
     def _erase(self, pk: str, log_doc: ImportLogDoc, etag: str) -> None:
         if log_doc.passwords:
             erased = log_doc.model_copy(update={"passwords": {}, "erased": True})
-            try:
+            with contextlib.suppress(PreconditionFailedError):
                 self._store.replace(pk, erased.to_doc(), if_match=etag)
-            except PreconditionFailedError:
-                pass
 
     def sweep_logs(self) -> int:
         """Erase the passwords of every log file past its expiry (hourly timer)."""
@@ -423,7 +439,7 @@ class UserService:
                     "email": u.email,
                     "status": u.status,
                     "msaLinked": u.user_id in linked and u.status == "active",
-                    "msaLinkedAt": linked[u.user_id].linked_at.strftime("%Y-%m-%dT%H:%M:%SZ") if u.user_id in linked and linked[u.user_id].linked_at else None,
+                    "msaLinkedAt": iso(at) if u.user_id in linked and (at := linked[u.user_id].linked_at) else None,
                 }
                 for u in users
             ]
@@ -497,7 +513,6 @@ def import_message(body: Any) -> None:
         log.warning("partner %s no longer exists; import %s dropped", body["partnerId"], body["importId"])
         return
     users_service().run_import(partner, body["importId"])
-
 
 
 IMPORT_SCHEMA: dict[str, Any] = {

@@ -27,7 +27,9 @@ def add(api: Api, partner_id: str, tenant: str, body: Any, *, csv_body: bool = F
     if key:
         headers["Idempotency-Key"] = key
     content = body.encode("utf-8") if csv_body else None
-    return api.request("POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), headers=headers, content=content, json=None if csv_body else body)
+    return api.request(
+        "POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), headers=headers, content=content, json=None if csv_body else body
+    )
 
 
 def log_rows(text: str) -> list[dict[str, str]]:
@@ -100,7 +102,12 @@ def test_the_same_key_with_other_rows_is_a_conflict(api: Api) -> None:
 def test_names_are_made_unique_against_the_directory_and_the_file(api: Api) -> None:
     partner_id, tenant = api.register_partner()
     first = add(api, partner_id, tenant, {"users": [{"displayName": "Sam Lee", "mailNickname": "sam"}]})
-    second = add(api, partner_id, tenant, {"users": [{"displayName": "Sam Li", "mailNickname": "sam"}, {"displayName": "Sam Lo", "mailNickname": "sam"}]})
+    second = add(
+        api,
+        partner_id,
+        tenant,
+        {"users": [{"displayName": "Sam Li", "mailNickname": "sam"}, {"displayName": "Sam Lo", "mailNickname": "sam"}]},
+    )
     names = [first.json()["results"][0]["userPrincipalName"]] + [r["userPrincipalName"] for r in second.json()["results"]]
     assert [n.split("@")[0] for n in names] == ["sam", "sam2", "sam3"]
 
@@ -118,7 +125,9 @@ def test_names_are_made_unique_against_the_directory_and_the_file(api: Api) -> N
 )
 def test_bad_bodies_get_a_problem_and_create_nothing(api: Api, content_type: str, content: bytes, status: int) -> None:
     partner_id, tenant = api.register_partner()
-    response = api.request("POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), headers={"Content-Type": content_type}, content=content)
+    response = api.request(
+        "POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), headers={"Content-Type": content_type}, content=content
+    )
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert api.host.graph.users(tenant) == []

@@ -23,10 +23,20 @@ def wait_for(condition: Any, seconds: float = 15) -> None:
 
 def test_an_employee_leaves_and_the_renewal_at_risk_alert_reaches_the_logic_app_once(api: Api, alert_receiver: Receiver) -> None:
     partner_id, tenant = api.register_partner()
-    added = api.request("POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), json={"users": [{"displayName": "Ada Lovelace", "email": "ada@x.com"}]})
+    added = api.request(
+        "POST",
+        f"/partners/{partner_id}/users",
+        as_=api.admin(tenant),
+        json={"users": [{"displayName": "Ada Lovelace", "email": "ada@x.com"}]},
+    )
     user = added.json()["results"][0]["userId"]
     msa_id = link_msa(api, tenant, user, f"ada-{uuid.uuid4().hex[:6]}@outlook.example").json()["msaId"]
-    api.request("POST", "/achievements", as_=api.feed(), json={"achievements": [{"msaId": msa_id, "kind": "exam", "code": "70-533", "earnedOn": "2026-01-10"}]})
+    api.request(
+        "POST",
+        "/achievements",
+        as_=api.feed(),
+        json={"achievements": [{"msaId": msa_id, "kind": "exam", "code": "70-533", "earnedOn": "2026-01-10"}]},
+    )
     figures = {"asOf": "2026-10-31", "metrics": [{"metric": "revenueUsd", "competencyId": "cloud-platform", "value": 20000}]}
     assert api.request("PUT", f"/partners/{partner_id}/performance", as_=api.feed(), json=figures).status_code in (200, 201)
 

@@ -23,7 +23,12 @@ FLAGS = [
 
 def test_an_employee_links_an_msa_in_a_real_browser(api: Api) -> None:
     partner_id, tenant = api.register_partner()
-    added = api.request("POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), json={"users": [{"displayName": "Browser User", "email": "b@x.com"}]})
+    added = api.request(
+        "POST",
+        f"/partners/{partner_id}/users",
+        as_=api.admin(tenant),
+        json={"users": [{"displayName": "Browser User", "email": "b@x.com"}]},
+    )
     user = added.json()["results"][0]["userId"]
     # Without a login hint the stand-in shows its sign-in form, as the real page would.
     start = api.request("POST", "/me/msa-link", as_=api.member(tenant, user), json={})

@@ -23,7 +23,13 @@ def test_concurrent_reads_and_imports_stay_correct(api: Api) -> None:
         which, batch = args
         partner_id, tenant = partners[which]
         users = [{"displayName": f"P{which} B{batch} U{i}", "email": f"p{which}b{batch}u{i}@x.com"} for i in range(20)]
-        response = api.request("POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), json={"users": users}, headers={"Idempotency-Key": f"load-{batch}"})
+        response = api.request(
+            "POST",
+            f"/partners/{partner_id}/users",
+            as_=api.admin(tenant),
+            json={"users": users},
+            headers={"Idempotency-Key": f"load-{batch}"},
+        )
         assert response.status_code == 201, response.text
         return response.json()
 

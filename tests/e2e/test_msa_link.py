@@ -14,7 +14,12 @@ from tests.e2e.conftest import Api, link_msa, trust
 def employee(api: Api) -> tuple[str, str, str]:
     """A partner with one employee added through the API: (partnerId, tenantId, userId)."""
     partner_id, tenant = api.register_partner()
-    response = api.request("POST", f"/partners/{partner_id}/users", as_=api.admin(tenant), json={"users": [{"displayName": "Employee", "email": f"e{uuid.uuid4().hex[:6]}@x.com"}]})
+    response = api.request(
+        "POST",
+        f"/partners/{partner_id}/users",
+        as_=api.admin(tenant),
+        json={"users": [{"displayName": "Employee", "email": f"e{uuid.uuid4().hex[:6]}@x.com"}]},
+    )
     return partner_id, tenant, response.json()["results"][0]["userId"]
 
 
@@ -74,7 +79,9 @@ def test_unlink_stops_counting(api: Api) -> None:
 
 def test_the_browser_gets_a_safe_html_page(api: Api) -> None:
     _, tenant, user = employee(api)
-    start = api.request("POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": f"h-{uuid.uuid4().hex[:6]}@outlook.example"})
+    start = api.request(
+        "POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": f"h-{uuid.uuid4().hex[:6]}@outlook.example"}
+    )
     with httpx.Client(verify=trust(api)) as browser:
         callback = browser.get(start.json()["authorizationUrl"]).headers["location"]
     page = httpx.get(callback, headers={"Accept": "text/html"})
@@ -85,7 +92,9 @@ def test_the_browser_gets_a_safe_html_page(api: Api) -> None:
 
 def test_replayed_forged_and_failed_sign_ins_are_400_and_change_nothing(api: Api) -> None:
     _, tenant, user = employee(api)
-    start = api.request("POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": f"r-{uuid.uuid4().hex[:6]}@outlook.example"})
+    start = api.request(
+        "POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": f"r-{uuid.uuid4().hex[:6]}@outlook.example"}
+    )
     with httpx.Client(verify=trust(api)) as browser:
         callback = browser.get(start.json()["authorizationUrl"]).headers["location"].removeprefix(api.host.base_url + "/api")
     assert api.http.get(callback).status_code == 200

@@ -56,9 +56,7 @@ def test_registration_needs_the_operator_role(api: Api) -> None:
 def test_update_is_200_and_keeps_created_at(api: Api) -> None:
     partner_id, tenant_id = api.register_partner()
     first = api.request("GET", f"/partners/{partner_id}", as_=api.operator()).json()
-    response = api.request(
-        "PUT", f"/partners/{partner_id}", as_=api.operator(), json={"displayName": "New name", "tenantId": tenant_id}
-    )
+    response = api.request("PUT", f"/partners/{partner_id}", as_=api.operator(), json={"displayName": "New name", "tenantId": tenant_id})
     assert response.status_code == 200
     assert response.json()["displayName"] == "New name"
     assert response.json()["createdAt"] == first["createdAt"]
@@ -83,9 +81,7 @@ def test_bad_bodies_are_problems_and_change_nothing(api: Api) -> None:
         (b"x" * 1_100_000, "application/json", 413),
     ]
     for body, content_type, status in cases:
-        response = api.request(
-            "PUT", f"/partners/{partner_id}", as_=api.operator(), content=body, headers={"Content-Type": content_type}
-        )
+        response = api.request("PUT", f"/partners/{partner_id}", as_=api.operator(), content=body, headers={"Content-Type": content_type})
         assert response.status_code == status, (body[:40], response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
     assert api.request("GET", f"/partners/{partner_id}", as_=api.operator()).status_code == 404

@@ -159,10 +159,17 @@ def test_request_models_reject_unknown_fields(api: Api, world: World, method: st
 
 @pytest.mark.parametrize(
     ("content_type", "content", "status"),
-    [("application/json", b"{", 400), ("text/plain", b"hello", 415), ("application/json", b"[]", 400), ("application/json", b"x" * 3_000_000, 413)],
+    [
+        ("application/json", b"{", 400),
+        ("text/plain", b"hello", 415),
+        ("application/json", b"[]", 400),
+        ("application/json", b"x" * 3_000_000, 413),
+    ],
 )
 def test_bad_bodies_never_500(api: Api, world: World, content_type: str, content: bytes, status: int) -> None:
-    response = api.request("PUT", f"/partners/{world.partner_id}/performance", as_=api.feed(), headers={"Content-Type": content_type}, content=content)
+    response = api.request(
+        "PUT", f"/partners/{world.partner_id}/performance", as_=api.feed(), headers={"Content-Type": content_type}, content=content
+    )
     assert response.status_code == status, response.text
 
 

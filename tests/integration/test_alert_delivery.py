@@ -50,7 +50,9 @@ def test_nothing_is_lost_while_the_webhook_is_down_and_each_id_arrives_once(tmp_
     queue = SqliteMessageQueue(tmp_path / "q.sqlite3")
     with receiver() as hook:
         sink = WebhookSink(hook.url, timeout=2)
-        service = AlertService(store, queue, lambda: [sink], max_attempts=10, backoff_seconds=0.5, backoff_max_seconds=1, jitter=lambda c: c)
+        service = AlertService(
+            store, queue, lambda: [sink], max_attempts=10, backoff_seconds=0.5, backoff_max_seconds=1, jitter=lambda c: c
+        )
         hook.down = True
         raised = service.record(alerts(5), "2026-11-25T02:00:00Z")
         assert len(raised) == 5
@@ -77,7 +79,9 @@ def test_after_the_last_attempt_an_alert_is_failed_and_an_operator_can_retry(tmp
     queue = SqliteMessageQueue(tmp_path / "q.sqlite3")
     with receiver() as hook:
         sink = WebhookSink(hook.url, timeout=2)
-        service = AlertService(store, queue, lambda: [sink], max_attempts=2, backoff_seconds=0.2, backoff_max_seconds=0.2, jitter=lambda c: c)
+        service = AlertService(
+            store, queue, lambda: [sink], max_attempts=2, backoff_seconds=0.2, backoff_max_seconds=0.2, jitter=lambda c: c
+        )
         hook.down = True
         service.record(alerts(1), None)
         drain(service, queue, seconds=2.5)
@@ -111,7 +115,9 @@ def test_the_queue_sink_delivers_cloud_events_a_logic_app_can_read(tmp_path: Pat
     storage = StorageMessageQueue(azurite.connection_string)
     store = SqliteDocumentStore(tmp_path / "s.sqlite3")
     local = SqliteMessageQueue(tmp_path / "q.sqlite3")
-    service = AlertService(store, local, lambda: [QueueSink(storage, "partner-alerts")], max_attempts=3, backoff_seconds=1, backoff_max_seconds=1)
+    service = AlertService(
+        store, local, lambda: [QueueSink(storage, "partner-alerts")], max_attempts=3, backoff_seconds=1, backoff_max_seconds=1
+    )
     service.record(alerts(2, "p9"), None)
     drain(service, local, seconds=0.5)
     received = storage.receive("partner-alerts", max_messages=10)

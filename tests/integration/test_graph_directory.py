@@ -58,9 +58,7 @@ def _user(i: int, *, password: str = GOOD_PASSWORD, domain: str = DOMAIN) -> New
     )
 
 
-def test_45_users_take_three_batches(
-    standin: tuple[GraphStandIn, str], directory: GraphDirectory
-) -> None:
+def test_45_users_take_three_batches(standin: tuple[GraphStandIn, str], directory: GraphDirectory) -> None:
     graph, _ = standin
     users = [_user(i) for i in range(45)]
     graph.reset_counters()
@@ -86,9 +84,7 @@ def test_45_users_take_three_batches(
     assert graph.users("default") == []
 
 
-def test_weak_password_fails_only_that_user(
-    standin: tuple[GraphStandIn, str], directory: GraphDirectory
-) -> None:
+def test_weak_password_fails_only_that_user(standin: tuple[GraphStandIn, str], directory: GraphDirectory) -> None:
     graph, _ = standin
     users = [_user(0), _user(1, password="password"), _user(2), _user(3, password="Ab1!")]
 
@@ -104,9 +100,7 @@ def test_weak_password_fails_only_that_user(
     }
 
 
-def test_foreign_domain_fails_until_added(
-    standin: tuple[GraphStandIn, str], directory: GraphDirectory
-) -> None:
+def test_foreign_domain_fails_until_added(standin: tuple[GraphStandIn, str], directory: GraphDirectory) -> None:
     graph, _ = standin
     [result] = directory.create_users(TENANT, [_user(1, domain="school.example")])
     assert result.status == "failed" and result.error and "domain" in result.error
@@ -125,18 +119,14 @@ def test_throttling_and_outages_end_with_each_user_created_once(
     )
     assert response.status_code == 200
     sleeps: list[float] = []
-    directory = GraphDirectory(
-        base_url, lambda t: f"devhost:{t}", sleep=sleeps.append, max_retries=20
-    )
+    directory = GraphDirectory(base_url, lambda t: f"devhost:{t}", sleep=sleeps.append, max_retries=20)
     users = [_user(i) for i in range(100)]
     try:
         results = directory.create_users(TENANT, users)
     finally:
         directory.close()
 
-    assert [r.status for r in results] == ["created"] * 100, [
-        r.error for r in results if r.status != "created"
-    ]
+    assert [r.status for r in results] == ["created"] * 100, [r.error for r in results if r.status != "created"]
     stored = graph.users(TENANT)
     assert len(stored) == 100
     assert len({u["userPrincipalName"].lower() for u in stored}) == 100
@@ -159,9 +149,7 @@ def test_retries_are_bounded(standin: tuple[GraphStandIn, str]) -> None:
     assert graph.request_count == 3
 
 
-def test_applied_but_answered_503_is_reconciled_as_created(
-    standin: tuple[GraphStandIn, str], directory: GraphDirectory
-) -> None:
+def test_applied_but_answered_503_is_reconciled_as_created(standin: tuple[GraphStandIn, str], directory: GraphDirectory) -> None:
     graph, base_url = standin
     httpx.post(base_url.replace("/v1.0", "/faults"), json={"applyThenFailRate": 1.0})
     calls = 0
@@ -195,9 +183,7 @@ def test_apply_then_fail_with_many_users(standin: tuple[GraphStandIn, str]) -> N
     assert len(graph.users(TENANT)) == 60
 
 
-def test_upn_taken_before_is_exists(
-    standin: tuple[GraphStandIn, str], directory: GraphDirectory
-) -> None:
+def test_upn_taken_before_is_exists(standin: tuple[GraphStandIn, str], directory: GraphDirectory) -> None:
     graph, _ = standin
     [first] = directory.create_users(TENANT, [_user(5)])
     assert first.status == "created"
@@ -217,9 +203,7 @@ def test_upn_taken_before_is_exists(
     assert len(graph.users(TENANT)) == 2
 
 
-def test_find_delete_and_default_domain(
-    standin: tuple[GraphStandIn, str], directory: GraphDirectory
-) -> None:
+def test_find_delete_and_default_domain(standin: tuple[GraphStandIn, str], directory: GraphDirectory) -> None:
     graph, _ = standin
     results = directory.create_users(TENANT, [_user(i) for i in range(25)])
     upns = [f"STUDENT{i:03d}@{DOMAIN}" for i in range(30)]  # 5 absent, mixed case
@@ -262,9 +246,7 @@ class _StripAuth(httpx.BaseTransport):
 
 def test_unauthorized_raises_directory_error(standin: tuple[GraphStandIn, str]) -> None:
     graph, base_url = standin
-    directory = GraphDirectory(
-        base_url, lambda t: "secret-token", sleep=lambda s: None, transport=_StripAuth()
-    )
+    directory = GraphDirectory(base_url, lambda t: "secret-token", sleep=lambda s: None, transport=_StripAuth())
     try:
         with pytest.raises(DirectoryError, match="refused") as info:
             directory.create_users(TENANT, [_user(i) for i in range(45)])
@@ -294,9 +276,7 @@ def test_forbidden_message_has_no_token() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.headers["authorization"] == f"Bearer {secret}"
-        return httpx.Response(
-            403, json={"error": {"code": "Authorization_RequestDenied", "message": "Denied."}}
-        )
+        return httpx.Response(403, json={"error": {"code": "Authorization_RequestDenied", "message": "Denied."}})
 
     directory = GraphDirectory(
         "https://graph.example/v1.0",
@@ -327,14 +307,19 @@ def test_timeouts_are_retried_then_reconciled() -> None:
                 if sub["method"] == "POST":
                     upn = sub["body"]["userPrincipalName"]
                     if upn in store:
-                        responses.append({
-                            "id": sub["id"], "status": 400, "headers": {},
-                            "body": {"error": {
-                                "code": "Request_BadRequest",
-                                "message": "Another object with the same value for property "
-                                "userPrincipalName already exists.",
-                            }},
-                        })
+                        responses.append(
+                            {
+                                "id": sub["id"],
+                                "status": 400,
+                                "headers": {},
+                                "body": {
+                                    "error": {
+                                        "code": "Request_BadRequest",
+                                        "message": "Another object with the same value for property userPrincipalName already exists.",
+                                    }
+                                },
+                            }
+                        )
                         continue
                     store[upn] = {"id": "u-1", "userPrincipalName": upn, "displayName": "X"}
                     if calls["batch"] == 1:

@@ -139,9 +139,7 @@ def test_sign_in_with_login_hint_returns_a_stable_identity(provider: Provider) -
     assert other.oid != first.oid
 
 
-def redeem(
-    provider: Provider, flow: dict, params: dict[str, str], **overrides: str
-) -> httpx.Response:
+def redeem(provider: Provider, flow: dict, params: dict[str, str], **overrides: str) -> httpx.Response:
     """The token request MSAL makes, sent by hand (client_secret_post)."""
     data = {
         "client_id": CLIENT_ID,
@@ -164,9 +162,7 @@ def test_id_token_is_signed_by_the_published_key(provider: Provider) -> None:
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
     with provider.browser() as browser:
-        jwks = jwt.PyJWKSet.from_dict(
-            browser.get(provider.authority + "/discovery/v2.0/keys").json()
-        )
+        jwks = jwt.PyJWKSet.from_dict(browser.get(provider.authority + "/discovery/v2.0/keys").json())
     header = jwt.get_unverified_header(body["id_token"])
     key = next(k for k in jwks.keys if k.key_id == header["kid"])
     claims = jwt.decode(
@@ -307,9 +303,7 @@ def test_sign_in_form_without_login_hint(provider: Provider) -> None:
         )
         params = callback_params(posted)
         # the sign-in page is single use
-        again = browser.post(
-            action.group(1), data={"request": request_id.group(1), "email": "x@example.com"}
-        )
+        again = browser.post(action.group(1), data={"request": request_id.group(1), "email": "x@example.com"})
         assert again.status_code == 400
     identity = sign_in.finish(flow, params)
     assert identity.oid == stable_oid("hana@example.com")

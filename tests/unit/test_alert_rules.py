@@ -37,7 +37,14 @@ def evaluation(level: str, contributors: list[str], *, at: str = "2026-11-24T02:
                                 "pathId": "p1",
                                 "met": met,
                                 "requirements": [
-                                    {"requirementId": "r1", "kind": "certifiedIndividuals", "required": 1, "current": len(contributors), "met": met, "contributors": contributors}
+                                    {
+                                        "requirementId": "r1",
+                                        "kind": "certifiedIndividuals",
+                                        "required": 1,
+                                        "current": len(contributors),
+                                        "met": met,
+                                        "contributors": contributors,
+                                    }
                                 ],
                             }
                         ],
@@ -56,7 +63,9 @@ PEOPLE = {
 
 
 def run(previous, current, held, people=PEOPLE, expiring=()):
-    return raise_alerts(partner_id="p1", previous=previous, current=current, held=held, people=people, expiring=list(expiring), raised_at=AT)
+    return raise_alerts(
+        partner_id="p1", previous=previous, current=current, held=held, people=people, expiring=list(expiring), raised_at=AT
+    )
 
 
 def test_an_employee_leaving_puts_the_held_level_at_risk_with_the_exact_title() -> None:
@@ -96,7 +105,9 @@ def test_expiring_achievements_name_the_person_and_the_date() -> None:
     assert "Cy" in alerts[0].detail and "2026-12-20" in alerts[0].detail
 
 
-@given(st.sampled_from(["none", "silver", "gold"]), st.sampled_from(["none", "silver", "gold"]), st.sampled_from(["none", "silver", "gold"]))
+@given(
+    st.sampled_from(["none", "silver", "gold"]), st.sampled_from(["none", "silver", "gold"]), st.sampled_from(["none", "silver", "gold"])
+)
 def test_at_risk_exactly_when_a_held_level_is_not_met(before: str, after: str, held: str) -> None:
     rank = {"none": 0, "silver": 1, "gold": 2}
     held_map = {} if held == "none" else {"cloud-platform": held}

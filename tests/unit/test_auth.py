@@ -40,7 +40,10 @@ def issuer_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Toke
 
 def validator(base: str, **kwargs: object) -> TokenValidator:
     return TokenValidator(
-        jwks_url=jwks_url(base), issuer_template=issuer_template(base), audience=AUDIENCE, **kwargs  # type: ignore[arg-type]
+        jwks_url=jwks_url(base),
+        issuer_template=issuer_template(base),
+        audience=AUDIENCE,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 

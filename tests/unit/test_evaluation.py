@@ -114,7 +114,9 @@ def test_n_people_m_of_whom_also_hold_x() -> None:
 
 
 def test_a_retired_exam_counts_until_its_grace_date() -> None:
-    snapshot = cloud_platform_silver(achievements=[ach(1, "70-534", earned=date(2017, 6, 1))], metrics=[revenue("cloud-platform", 15000, date(2018, 12, 1))])
+    snapshot = cloud_platform_silver(
+        achievements=[ach(1, "70-534", earned=date(2017, 6, 1))], metrics=[revenue("cloud-platform", 15000, date(2018, 12, 1))]
+    )
     assert comp(run(snapshot, on=date(2018, 12, 31)), "cloud-platform")["achievedLevel"] == "silver"  # last accepted day
     assert comp(run(snapshot, on=date(2019, 1, 1)), "cloud-platform")["achievedLevel"] == "none"
 
@@ -129,7 +131,10 @@ def test_performance_sums_only_the_trailing_twelve_months() -> None:
 
 
 def test_seat_counts_take_the_latest_figure_not_the_sum() -> None:
-    figures = [revenue("cloud-productivity", 1500, date(2026, 9, 30), "activeUsage"), revenue("cloud-productivity", 1600, date(2026, 10, 31), "activeUsage")]
+    figures = [
+        revenue("cloud-productivity", 1500, date(2026, 9, 30), "activeUsage"),
+        revenue("cloud-productivity", 1600, date(2026, 10, 31), "activeUsage"),
+    ]
     e = run(PartnerSnapshot("p1", people=[person(1)], achievements=[ach(1, "MCSA-OFFICE-365", kind="certification")], metrics=figures))
     r = requirement(e, "cloud-productivity", "silver", "managed-service-mcsa", "active-entitlements")
     assert r["current"] == 1600 and not r["met"]
@@ -158,8 +163,16 @@ def test_earliest_expiry_is_the_first_day_the_held_level_lapses() -> None:
     c = comp(e, "cloud-platform")
     assert c["earliestExpiry"] == expires.isoformat()
     assert c["atRisk"] is True  # within the 60-day window
-    assert c["expiring"] == [{"competencyId": "cloud-platform", "level": "silver", "userId": "u1", "code": "70-533", "expiresOn": expires.isoformat()}]
-    assert comp(run(cloud_platform_silver(achievements=[ach(1, "70-533", expires=expires)], held={"cloud-platform": "silver"}), window=30), "cloud-platform")["atRisk"] is False
+    assert c["expiring"] == [
+        {"competencyId": "cloud-platform", "level": "silver", "userId": "u1", "code": "70-533", "expiresOn": expires.isoformat()}
+    ]
+    assert (
+        comp(
+            run(cloud_platform_silver(achievements=[ach(1, "70-533", expires=expires)], held={"cloud-platform": "silver"}), window=30),
+            "cloud-platform",
+        )["atRisk"]
+        is False
+    )
 
 
 def test_a_second_qualified_person_pushes_the_expiry_out() -> None:
@@ -201,7 +214,9 @@ def test_an_override_counts_until_its_last_day(expires_on: date, met: bool) -> N
 
 
 def test_a_requirement_override_is_shown_as_such() -> None:
-    override = Override("o1", "cloud-platform", "silver", "azure-consumption-exam", "azure-consumption", "figures late", ON + timedelta(days=30))
+    override = Override(
+        "o1", "cloud-platform", "silver", "azure-consumption-exam", "azure-consumption", "figures late", ON + timedelta(days=30)
+    )
     e = run(cloud_platform_silver(metrics=[], overrides=[override]))
     r = requirement(e, "cloud-platform", "silver", "azure-consumption-exam", "azure-consumption")
     assert r["met"] is True and r["override"] is True
@@ -232,13 +247,15 @@ dates = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 1, 1))
 @st.composite
 def snapshots(draw: st.DrawFn) -> PartnerSnapshot:
     n = draw(st.integers(min_value=0, max_value=8))
-    people = [Person(f"u{i}", f"P{i}", draw(st.booleans()) or i % 2 == 0, f"m{i}" if draw(st.booleans()) or i % 3 else None) for i in range(n)]
+    people = [
+        Person(f"u{i}", f"P{i}", draw(st.booleans()) or i % 2 == 0, f"m{i}" if draw(st.booleans()) or i % 3 else None) for i in range(n)
+    ]
     achievements = []
     for _ in range(draw(st.integers(min_value=0, max_value=20))):
         code = draw(st.sampled_from(CODES))
         earned = draw(dates)
         expires = draw(st.one_of(st.none(), dates))
-        achievements.append(Achievement(f"m{draw(st.integers(0, max(n - 1, 0)))}", KIND[code], code, earned, expires))  # type: ignore[arg-type]
+        achievements.append(Achievement(f"m{draw(st.integers(0, max(n - 1, 0)))}", KIND[code], code, earned, expires))
     metrics = [
         MetricFigure(draw(st.sampled_from(METRICS)), draw(st.sampled_from(COMPETENCIES)), draw(dates), draw(st.integers(0, 200000)))
         for _ in range(draw(st.integers(0, 6)))
@@ -254,7 +271,7 @@ def levels(e: dict[str, Any]) -> dict[str, int]:
 @given(snapshots(), st.sampled_from(CODES), dates, st.integers(0, 7))
 def test_adding_a_valid_achievement_never_lowers_a_level(snapshot: PartnerSnapshot, code: str, on: date, who: int) -> None:
     before = levels(run(snapshot, on=on))
-    extra = Achievement(f"m{who}", KIND[code], code, on - timedelta(days=1), None)  # type: ignore[arg-type]
+    extra = Achievement(f"m{who}", KIND[code], code, on - timedelta(days=1), None)
     after = levels(run(PartnerSnapshot("p", snapshot.people, [*snapshot.achievements, extra], snapshot.metrics), on=on))
     assert all(after[c] >= before[c] for c in before)
 

@@ -20,7 +20,13 @@ ON = date(2026, 11, 25)
 def evaluation(**levels: str) -> dict[str, Any]:
     return {
         "competencies": [
-            {"competencyId": cid, "name": cid, "achievedLevel": lv, "atRisk": False, "nextLevel": {"level": "gold", "gap": "2 more individuals"}}
+            {
+                "competencyId": cid,
+                "name": cid,
+                "achievedLevel": lv,
+                "atRisk": False,
+                "nextLevel": {"level": "gold", "gap": "2 more individuals"},
+            }
             for cid, lv in levels.items()
         ]
     }
@@ -106,7 +112,11 @@ def test_the_shipped_catalog_has_the_program_requirements() -> None:
 @pytest.mark.parametrize(
     ("file", "change", "message"),
     [
-        ("cloud-platform.json", lambda d: d["levels"][0]["paths"][0]["requirements"][0].update(required=-1), "cloud-platform.json: levels.0.paths.0.requirements.0.required"),
+        (
+            "cloud-platform.json",
+            lambda d: d["levels"][0]["paths"][0]["requirements"][0].update(required=-1),
+            "cloud-platform.json: levels.0.paths.0.requirements.0.required",
+        ),
         ("cloud-platform.json", lambda d: d["levels"][0]["paths"][0]["requirements"][1].update(anyOf=["NOPE-1"]), "unknown codes NOPE-1"),
         ("cloud-platform.json", lambda d: d["levels"].pop(), "levels"),
         ("datacenter.json", lambda d: d.update(surprise=True), "datacenter.json: surprise"),

@@ -12,7 +12,10 @@ from shared.domain import provisioning as p
 
 
 def test_the_csv_export_reads_with_bom_quotes_crlf_and_extra_columns() -> None:
-    body = '\ufeffFirst name,Last name,Email address,Display name,Office\r\n"Ada","Lovelace","ADA@x.com","Lovelace, Ada",HQ\r\n\r\nGrace,Hopper,g@x.com,,\n'
+    body = (
+        "\ufeffFirst name,Last name,Email address,Display name,Office\r\n"
+        '"Ada","Lovelace","ADA@x.com","Lovelace, Ada",HQ\r\n\r\nGrace,Hopper,g@x.com,,\n'
+    )
     rows = p.read_csv(body.encode(), max_rows=10)
     assert rows == [
         {"givenName": "Ada", "surname": "Lovelace", "email": "ADA@x.com", "displayName": "Lovelace, Ada"},
@@ -35,9 +38,15 @@ def test_a_file_over_the_row_limit_is_refused() -> None:
 
 
 def test_rows_are_validated_one_by_one() -> None:
-    good, bad = p.validate_rows([{"displayName": "Ok"}, {"displayName": ""}, {"displayName": "X", "email": "nope"}, {"displayName": "Y", "tenantId": "t"}])
+    good, bad = p.validate_rows(
+        [{"displayName": "Ok"}, {"displayName": ""}, {"displayName": "X", "email": "nope"}, {"displayName": "Y", "tenantId": "t"}]
+    )
     assert [n for n, _ in good] == [1]
-    assert [(e.row, "displayName" in e.error or "email" in e.error or "tenantId" in e.error) for e in bad] == [(2, True), (3, True), (4, True)]
+    assert [(e.row, "displayName" in e.error or "email" in e.error or "tenantId" in e.error) for e in bad] == [
+        (2, True),
+        (3, True),
+        (4, True),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -53,7 +62,10 @@ def directory(existing: Iterable[str]) -> tuple[set[str], list[int]]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["sam", "sam2", "ada", "x"]), max_size=12), st.sets(st.sampled_from(["sam", "sam2", "sam3", "ada", "ada2", "x4"])))
+@given(
+    st.lists(st.sampled_from(["sam", "sam2", "ada", "x"]), max_size=12),
+    st.sets(st.sampled_from(["sam", "sam2", "sam3", "ada", "ada2", "x4"])),
+)
 def test_derived_names_are_unique_and_never_taken(locals_: list[str], existing: set[str]) -> None:
     taken_names = {f"{e}@c.com" for e in existing}
     calls: list[int] = []
@@ -83,5 +95,15 @@ def test_temporary_passwords_meet_entra_complexity_and_do_not_start_with_a_formu
 
 
 def test_log_cells_from_user_input_cannot_become_formulas() -> None:
-    text = p.log_csv([{"userPrincipalName": "a@c.com", "displayName": "=HYPERLINK(1)", "temporaryPassword": "Abc!12345678xyzQ", "status": "created", "message": ""}])
+    text = p.log_csv(
+        [
+            {
+                "userPrincipalName": "a@c.com",
+                "displayName": "=HYPERLINK(1)",
+                "temporaryPassword": "Abc!12345678xyzQ",
+                "status": "created",
+                "message": "",
+            }
+        ]
+    )
     assert "'=HYPERLINK(1)" in text

@@ -1,0 +1,52 @@
+"""The code stays ruff- and mypy-clean, and requirements.txt matches the pinned lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_ruff_finds_nothing() -> None:
+    check = run(str(BIN / "ruff"), "check", ".")
+    assert check.returncode == 0, check.stdout
+    formatted = run(str(BIN / "ruff"), "format", "--check", ".")
+    assert formatted.returncode == 0, formatted.stdout
+
+
+def test_mypy_finds_nothing() -> None:
+    result = run(str(BIN / "mypy"), "function_app.py", "functions", "shared", "devhost", "bench", "tests")
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_azure_requirements_are_the_locked_runtime_pins() -> None:
+    runtime = {
+        line.split("==")[0].lower(): line.split("==")[1].split()[0]
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line
+    }
+    dev = {
+        line.split("==")[0].lower(): line.split("==")[1].split()[0]
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+        if "==" in line
+    }
+    assert {
+        "azure-functions",
+        "azure-cosmos",
+        "azure-identity",
+        "msal",
+        "pydantic",
+        "pydantic-settings",
+        "pyjwt",
+        "httpx",
+        "azure-storage-queue",
+    } <= runtime.keys()
+    assert {name: version for name, version in dev.items() if name in runtime} == runtime  # one source of truth
+    assert not {"pytest", "hypothesis", "schemathesis", "playwright"} & runtime.keys()  # nothing for tests ships to Azure
