@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal, NamedTuple
 
 from shared.domain.catalog import LEVEL_RANK, LEVELS, PERFORMANCE_KINDS, SKILL_KINDS, Catalog, Competency, Requirement
@@ -76,7 +76,7 @@ class PartnerSnapshot:
 # --- results ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # many per evaluation: not frozen, which makes construction slower
 class RequirementResult:
     requirement: Requirement
     current: float
@@ -278,6 +278,7 @@ class _People:
         return out
 
 
+@lru_cache(maxsize=256)
 def _months_before(on: date, months: int) -> date:
     year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
     month += 1
@@ -308,7 +309,7 @@ def _override_for(overrides: Sequence[Override], competency_id: str, level: str,
 def _requirement(
     r: Requirement, path_id: str, people: _People, figures: Mapping[str, Sequence[MetricFigure]], overrides: Sequence[Override], on: date
 ) -> RequirementResult:
-    override = next((o for o in overrides if o.requirement_id == r.requirement_id and o.path_id in (None, path_id)), None)
+    override = next((o for o in overrides if o.requirement_id == r.requirement_id and o.path_id in (None, path_id)), None) if overrides else None
     if r.is_skill:
         contributors, ranked = people.ranked(r)
         current: float = len(contributors)
