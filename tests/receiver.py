@@ -44,7 +44,9 @@ def receiver() -> Iterator[Receiver]:
     serve_in_thread(server)
     # Shaped like a Logic App Request trigger URL: its signature is a secret.
     r.signature = secrets.token_urlsafe(24)
-    r.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts?api-version=2016-10-01&sp=%2Ftriggers%2Fmanual%2Frun&sig={r.signature}"
+    r.url = (
+        f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts?api-version=2016-10-01&sp=%2Ftriggers%2Fmanual%2Frun&sig={r.signature}"
+    )
     try:
         yield r
     finally:

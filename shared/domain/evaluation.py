@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from shared.domain.catalog import LEVEL_RANK, LEVELS, PERFORMANCE_KINDS, SKILL_KINDS, Catalog, Competency, Requirement
@@ -101,43 +101,39 @@ class RequirementResult:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PathResult:
     path_id: str
     description: str
     requirements: tuple[RequirementResult, ...]
+    met: bool = field(init=False)
+    lapses_on: date = field(init=False)
 
-    @cached_property
-    def met(self) -> bool:
-        return all(r.met for r in self.requirements)
-
-    @cached_property
-    def lapses_on(self) -> date:
-        return min((r.lapses_on for r in self.requirements), default=_NEVER)
+    def __post_init__(self) -> None:
+        self.met = all(r.met for r in self.requirements)
+        self.lapses_on = min((r.lapses_on for r in self.requirements), default=_NEVER)
 
     def to_api(self) -> dict[str, Any]:
         return {"pathId": self.path_id, "met": self.met, "requirements": [r.to_api() for r in self.requirements]}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LevelResult:
     level: LevelName
     paths: tuple[PathResult, ...]
     override: Override | None
+    met: bool = field(init=False)
+    lapses_on: date | None = field(init=False)  # first day it stops being met; None when not met
 
-    @cached_property
-    def met(self) -> bool:
-        return self.override is not None or any(p.met for p in self.paths)
-
-    @cached_property
-    def lapses_on(self) -> date | None:
-        """First day this level stops being met if nothing changes; None when not met now."""
+    def __post_init__(self) -> None:
+        self.met = self.override is not None or any(p.met for p in self.paths)
         if not self.met:
-            return None
+            self.lapses_on = None
+            return
         dates = [p.lapses_on for p in self.paths if p.met]
         if self.override is not None:
             dates.append(self.override.expires_on + timedelta(days=1))
-        return max(dates)
+        self.lapses_on = max(dates)
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -309,7 +305,9 @@ def _override_for(overrides: Sequence[Override], competency_id: str, level: str,
 def _requirement(
     r: Requirement, path_id: str, people: _People, figures: Mapping[str, Sequence[MetricFigure]], overrides: Sequence[Override], on: date
 ) -> RequirementResult:
-    override = next((o for o in overrides if o.requirement_id == r.requirement_id and o.path_id in (None, path_id)), None) if overrides else None
+    override = (
+        next((o for o in overrides if o.requirement_id == r.requirement_id and o.path_id in (None, path_id)), None) if overrides else None
+    )
     if r.is_skill:
         contributors, ranked = people.ranked(r)
         current: float = len(contributors)

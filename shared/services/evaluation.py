@@ -19,7 +19,6 @@ from shared.documents import (
     EVALUATION_INPUT_TYPES,
     EvaluationDoc,
     EvaluationHistoryDoc,
-    MsaMirrorDoc,
     OverrideDoc,
     SubscriptionDoc,
     iso,
@@ -43,13 +42,24 @@ class Employee(NamedTuple):
     status: str
 
 
+class Mirror(NamedTuple):
+    """What the evaluation and the alert rules need of an MSA mirror document."""
+
+    msa_id: str
+    user_id: str
+    state: str
+    epoch: int
+    linked_at: datetime | None
+    severed_to_partner_id: str | None
+
+
 @dataclass
 class PartnerInputs:
     """Everything of one partner the evaluation reads, parsed from the one query."""
 
     partner_id: str
     users: list[Employee] = field(default_factory=list)
-    mirrors: list[MsaMirrorDoc] = field(default_factory=list)
+    mirrors: list[Mirror] = field(default_factory=list)
     achievements: list[engine.Achievement] = field(default_factory=list)
     metrics: list[engine.MetricFigure] = field(default_factory=list)
     overrides: list[OverrideDoc] = field(default_factory=list)
@@ -59,44 +69,43 @@ class PartnerInputs:
 
     @classmethod
     def from_documents(cls, partner_id: str, documents: Sequence[Stored]) -> PartnerInputs:
-        inputs = cls(partner_id)
+        """Parse the one query's documents. Achievements and figures are the bulk: they go
+        straight into the engine's records (validated when the feeds wrote them), not
+        through a model per document."""
+        by_type: dict[str, list[Stored]] = {}
         for stored in documents:
-            body = stored.body
-            kind = body.get("type")
-            if kind == "user":
-                inputs.users.append(Employee(body["userId"], body["displayName"], body.get("status", "active")))
-            elif kind == "msaMirror":
-                inputs.mirrors.append(MsaMirrorDoc.from_doc(body))
-            elif kind == "achievement":
-                # The bulk of a partner's documents: read straight into the engine's records
-                # (validated when written by the feed), not through a model per document.
-                expires = body.get("expiresOn")
-                inputs.achievements.append(
-                    engine.Achievement(
-                        msa_id=body["msaId"],
-                        kind=body["kind"],
-                        code=body["code"],
-                        earned_on=date.fromisoformat(body["earnedOn"]),
-                        expires_on=date.fromisoformat(expires) if expires else None,
-                        title=body.get("title"),
-                    )
-                )
-            elif kind == "metric":
-                inputs.metrics.append(
-                    engine.MetricFigure(
-                        metric=body["metric"],
-                        competency_id=body["competencyId"],
-                        as_of=date.fromisoformat(body["asOf"]),
-                        value=float(body["value"]),
-                    )
-                )
-            elif kind == "override":
-                inputs.overrides.append(OverrideDoc.from_doc(body))
-            elif kind == "subscription":
-                inputs.subscription = SubscriptionDoc.from_doc(body)
-            elif kind == "evaluation":
-                inputs.latest = EvaluationDoc.from_doc(body)
-                inputs.latest_etag = stored.etag
+            by_type.setdefault(stored.body.get("type", ""), []).append(stored)
+        day = date.fromisoformat
+        instant = datetime.fromisoformat
+        inputs = cls(partner_id)
+        inputs.users = [Employee(d.body["userId"], d.body["displayName"], d.body.get("status", "active")) for d in by_type.get("user", ())]
+        inputs.mirrors = [
+            Mirror(
+                b["msaId"],
+                b["userId"],
+                b["state"],
+                int(b.get("epoch") or 0),
+                instant(at) if (at := b.get("linkedAt")) else None,
+                b.get("severedToPartnerId"),
+            )
+            for b in (d.body for d in by_type.get("msaMirror", ()))
+        ]
+        inputs.achievements = [
+            engine.Achievement(
+                b["msaId"], b["kind"], b["code"], day(b["earnedOn"]), day(x) if (x := b.get("expiresOn")) else None, b.get("title")
+            )
+            for b in (d.body for d in by_type.get("achievement", ()))
+        ]
+        inputs.metrics = [
+            engine.MetricFigure(b["metric"], b["competencyId"], day(b["asOf"]), float(b["value"]))
+            for b in (d.body for d in by_type.get("metric", ()))
+        ]
+        inputs.overrides = [OverrideDoc.from_doc(d.body) for d in by_type.get("override", ())]
+        for d in by_type.get("subscription", ()):
+            inputs.subscription = SubscriptionDoc.from_doc(d.body)
+        for d in by_type.get("evaluation", ()):
+            inputs.latest = EvaluationDoc.from_doc(d.body)
+            inputs.latest_etag = d.etag
         return inputs
 
     def linked_msa_by_user(self) -> dict[str, str]:

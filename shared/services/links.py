@@ -17,10 +17,10 @@ mirror linked. Consequences, for any crash point or any interleaving:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shared.documents import (
     AchievementDoc,
@@ -271,9 +271,20 @@ class LinkService:
                     self.unlink_msa(stored.body["msaId"])
 
 
-def count_linked(mirrors: list[MsaMirrorDoc]) -> dict[str, str]:
+class MirrorLike(Protocol):
+    @property
+    def msa_id(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def linked_at(self) -> datetime | None: ...
+
+
+def count_linked(mirrors: Sequence[MirrorLike]) -> dict[str, str]:
     """user id → the MSA that counts for them (the most recently linked, if a crash left two)."""
-    best: dict[str, MsaMirrorDoc] = {}
+    best: dict[str, MirrorLike] = {}
     for mirror in mirrors:
         if mirror.state != "linked":
             continue
@@ -283,5 +294,5 @@ def count_linked(mirrors: list[MsaMirrorDoc]) -> dict[str, str]:
     return {user_id: mirror.msa_id for user_id, mirror in best.items()}
 
 
-def _recency(mirror: MsaMirrorDoc) -> tuple[str, str]:
+def _recency(mirror: MirrorLike) -> tuple[str, str]:
     return (mirror.linked_at.isoformat() if mirror.linked_at else "", mirror.msa_id)
