@@ -171,6 +171,7 @@ class ProgramService:
         for a in achievements:
             by_msa.setdefault(a.msa_id, []).append(a)
         counted = _counted_toward(latest_evaluation, self._catalog_api())
+        grace = {e["code"]: date.fromisoformat(e["acceptedUntil"]) for e in self._catalog_api().get("exams", []) if e.get("acceptedUntil")}
         today = self._clock().date()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
@@ -200,13 +201,20 @@ class ProgramService:
                 writer.writerow([*base, "", "", "", "", "", "", reason])
                 continue
             for a in items:
-                toward = sorted(counted.get((user.user_id, a.code), set()))
+                accepted_until = grace.get(a.code)
+                retired = accepted_until is not None and accepted_until < today
+                expired = a.expires_on is not None and a.expires_on <= today
+                valid = not expired and not retired and a.earned_on <= today
+                # A contributor may hold several of a requirement's codes: only valid ones count.
+                toward = sorted(counted.get((user.user_id, a.code), set())) if valid else []
                 reason = ""
                 if not toward:
                     if user.status != "active":
                         reason = "departed"
-                    elif a.expires_on is not None and a.expires_on <= today:
+                    elif expired:
                         reason = "expired"
+                    elif retired:
+                        reason = f"retired exam, accepted until {accepted_until.isoformat() if accepted_until else ''}"
                     elif a.earned_on > today:
                         reason = "not yet earned"
                     elif not _listed(a.code, self._catalog_api()):

@@ -1,0 +1,70 @@
+"""An import interrupted by a crash after the directory created the users resumes, with the
+same Idempotency-Key, without creating anyone twice (the real Graph adapter and stand-in)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devhost.graph import GraphStandIn
+from devhost.standin import make_server, serve_in_thread
+from shared.adapters.graph_directory import GraphDirectory
+from shared.adapters.sqlite_queue import SqliteMessageQueue
+from shared.adapters.sqlite_store import SqliteDocumentStore
+from shared.documents import partner_pk
+from shared.services.users import UserService
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture
+def graph() -> Iterator[tuple[GraphStandIn, str]]:
+    standin = GraphStandIn()
+    server = make_server([standin], port=0)
+    serve_in_thread(server)
+    yield standin, f"http://127.0.0.1:{server.server_address[1]}/_dev/graph/v1.0"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_crash_after_the_directory_created_users_resumes_without_duplicates(tmp_path: Path, graph: tuple[GraphStandIn, str]) -> None:
+    standin, base = graph
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
+    directory = GraphDirectory(base, lambda tenant: f"devhost:{tenant}", sleep=lambda _s: None)
+    service = UserService(
+        store, SqliteMessageQueue(tmp_path / "q.sqlite3"), lambda: directory, max_rows=100, inline_rows=50, log_ttl_hours=24
+    )
+    tenant = str(uuid.uuid4())
+    partner: dict[str, Any] = {"partnerId": "p1", "tenantId": tenant}
+    rows = [{"displayName": f"Person {i}", "email": f"person{i}@x.com"} for i in range(25)]
+
+    original = store.replace
+    crashes = {"left": 1}
+
+    def replace_then_crash(pk: str, doc: dict[str, Any], *, if_match: str | None = None) -> Any:
+        if doc.get("type") == "import" and crashes["left"]:
+            crashes["left"] -= 1
+            raise Crash("the worker died after Graph created the users")
+        return original(pk, doc, if_match=if_match)
+
+    store.replace = replace_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        service.start_import(partner, rows, idempotency_key="nightly-export", actor="admin")
+    assert len(standin.users(tenant)) == 25  # created in the directory, not yet recorded
+
+    view, finished = service.start_import(partner, rows, idempotency_key="nightly-export", actor="admin")
+    assert finished and view["counts"] == {"pending": 0, "created": 25, "exists": 0, "failed": 0}
+    assert len(standin.users(tenant)) == 25  # nobody twice
+    assert {r["userId"] for r in view["results"]} == {u["id"] for u in standin.users(tenant)}
+    assert len(store.query(partner_pk("p1"), types=["user"])) == 25
+    log = service.download_log("p1", view["importId"])
+    passwords = {line.split(",")[0]: line.split(",")[2] for line in log.splitlines()[1:]}
+    for user in standin.users(tenant):  # the log has the password each account was created with
+        assert passwords[user["userPrincipalName"]] == standin.password_profile(tenant, user["id"])["password"]
+    directory.close()
