@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.seed import NOW, seed
 from shared import bootstrap
-from shared.documents import EVALUATION_INPUT_TYPES, partner_pk
+from shared.documents import EVALUATION_INPUT_TYPES, AchievementDoc, partner_pk
 from shared.ports import DocumentStore
 from shared.queues import EVALUATE_PARTNER
 from shared.settings import Settings
@@ -61,7 +61,20 @@ def nightly(data_dir: Path, *, partners: int, employees: int, achievements: int,
     service.fan_out(ids, run_at=NOW)
     first_night = _drain(c) / (time.perf_counter() - started)
     progress(f"night 1 (first evaluation, every alert new): {first_night:.0f} partners/s")
-    # Night 2 is the steady state the nightly run lives in: the same partners one day later.
+    # Night 2 is the steady state the nightly run lives in: the same partners one day later,
+    # one in ten with a new achievement fed during the day (it must be re-computed).
+    changed = ids[::10]
+    for index, partner_id in enumerate(changed):
+        new = AchievementDoc(
+            id=AchievementDoc.copy_id(f"{partner_id}-m0000", "exam", "70-533"),
+            msa_id=f"{partner_id}-m0000",
+            kind="exam",
+            code="70-533",
+            earned_on=NOW.date(),
+            expires_on=None,
+            received_at=NOW + timedelta(hours=index % 12),
+        )
+        c.store.upsert(partner_pk(partner_id), new.to_doc())
     c.store.stats.reset()
     started = time.perf_counter()
     service.fan_out(ids, run_at=NOW + timedelta(days=1))
@@ -77,6 +90,7 @@ def nightly(data_dir: Path, *, partners: int, employees: int, achievements: int,
         "achievements_per_employee": achievements,
         "partners_per_s": round(evaluated / wall, 1),
         "first_night_partners_per_s": round(first_night, 1),
+        "partners_changed_before_night_2": len(changed),
         "store_requests_per_partner": round(reads, 2),
         "store_queries_per_partner": round(stats.queries / evaluated, 2),
         "cross_partition_queries": stats.cross_partition_queries,

@@ -82,6 +82,7 @@ EVALUATION_INPUT_TYPES = (
     "override",
     "subscription",
     "evaluation",
+    "evaluationStamp",
 )
 
 
@@ -230,8 +231,13 @@ class EvaluationDoc(StoredModel):
 
     DOC_ID: ClassVar[str] = "evaluation"
 
+    fingerprint: str | None = None  # of the input documents (ids and ETags) it was computed from
+    stable_until: date | None = None  # the same inputs give the same result before this day
+
     @classmethod
-    def document(cls, evaluation: dict[str, Any], *, source_message_id: str | None) -> dict[str, Any]:
+    def document(
+        cls, evaluation: dict[str, Any], *, source_message_id: str | None, fingerprint: str | None = None, stable_until: str | None = None
+    ) -> dict[str, Any]:
         """The stored form, built directly (the evaluation is already plain JSON)."""
         return {
             "id": cls.DOC_ID,
@@ -239,7 +245,21 @@ class EvaluationDoc(StoredModel):
             "schemaVersion": cls.schema_version,
             "evaluation": evaluation,
             "sourceMessageId": source_message_id,
+            "fingerprint": fingerprint,
+            "stableUntil": stable_until,
         }
+
+
+class EvaluationStampDoc(StoredModel):
+    """When the latest evaluation was last confirmed (id ``evaluation-stamp``), and by which
+    message. Kept apart from the evaluation so that a night that changes nothing writes this
+    small document instead of rewriting the whole evaluation."""
+
+    doc_type = "evaluationStamp"
+    evaluated_at: str
+    source_message_id: str | None = None
+
+    DOC_ID: ClassVar[str] = "evaluation-stamp"
 
 
 class EvaluationHistoryDoc(StoredModel):

@@ -70,18 +70,23 @@ class Requirement(_Model):
                 raise ValueError("a performance requirement needs a period such as P12M")
         return self
 
-    @property
+    # Cached: the engine asks for these for every partner of the nightly run.
+    @cached_property
     def is_skill(self) -> bool:
         return self.kind in SKILL_KINDS
 
-    @property
+    @cached_property
     def months(self) -> int:
         match = _PERIOD.match(self.period or "")
         return int(match.group(1)) if match else 0
 
-    @property
+    @cached_property
     def codes(self) -> frozenset[str]:
         return frozenset(self.all_of) | frozenset(self.any_of)
+
+    @cached_property
+    def sorted_codes(self) -> tuple[str, ...]:
+        return tuple(sorted(self.codes))
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {"requirementId": self.requirement_id, "kind": self.kind, "required": _number(self.required)}

@@ -186,6 +186,7 @@ class Evaluation:
     evaluated_at: datetime
     catalog_version: str
     competencies: tuple[CompetencyResult, ...]
+    stable_until: date  # the same snapshot gives this same result on every day before it
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -412,7 +413,7 @@ def _evaluate_competency(
                 continue
             for r in p.requirements:
                 for user_id in r.contributors:
-                    for code in sorted(r.requirement.codes):
+                    for code in r.requirement.sorted_codes:
                         lapses = people.codes.get(user_id, {}).get(code)
                         if lapses is not None and lapses != _NEVER and lapses <= horizon:
                             item = {
@@ -437,7 +438,45 @@ def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated
         _evaluate_competency(competency, people, snapshot, figures.get(competency.competency_id, {}), on, alert_window_days)
         for competency in catalog.competencies
     ]
-    return Evaluation(snapshot.partner_id, evaluated_at, catalog.catalog_version, tuple(results))
+    return Evaluation(
+        snapshot.partner_id, evaluated_at, catalog.catalog_version, tuple(results), stable_until(catalog, snapshot, on, alert_window_days)
+    )
+
+
+def _add_months(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
+    return date(year, month + 1, min(day.day, last))
+
+
+def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_window_days: int) -> date:
+    """The first day after ``on`` on which evaluating the same snapshot could give another
+    result: an achievement is earned, lapses or enters the alert window; a figure enters or
+    leaves its trailing period; an override ends or enters the window. Every input that moves
+    with the calendar is listed here (a property test holds it to that)."""
+    window = timedelta(days=alert_window_days)
+    candidates: list[date] = []
+    for a in snapshot.achievements:
+        candidates.append(a.earned_on)
+        lapses = a.expires_on or _NEVER
+        exam = catalog.exam_by_code.get(a.code)
+        if exam is not None and exam.accepted_until is not None:
+            lapses = min(lapses, exam.accepted_until + timedelta(days=1))
+        if lapses != _NEVER:
+            candidates += [lapses, lapses - window]
+    periods = {r.months for c in catalog.competencies for lv in c.levels for p in lv.paths for r in p.requirements if not r.is_skill}
+    for f in snapshot.metrics:
+        candidates.append(f.as_of)
+        for months in periods:
+            # The figure leaves the trailing period on the first day d with d - months >= asOf.
+            d = _add_months(f.as_of, months) - timedelta(days=4)
+            while _months_before(d, months) < f.as_of:
+                d += timedelta(days=1)
+            candidates.append(d)
+    for o in snapshot.overrides:
+        ends = o.expires_on + timedelta(days=1)
+        candidates += [ends, ends - window]
+    return min((d for d in candidates if d > on), default=_NEVER)
 
 
 __all__ = [

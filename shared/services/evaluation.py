@@ -8,10 +8,11 @@ result. A redelivered message (same run key) returns the stored evaluation uncha
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from shared.bootstrap import Container, container
@@ -19,6 +20,7 @@ from shared.documents import (
     EVALUATION_INPUT_TYPES,
     EvaluationDoc,
     EvaluationHistoryDoc,
+    EvaluationStampDoc,
     OverrideDoc,
     SubscriptionDoc,
     iso,
@@ -164,29 +166,56 @@ class EvaluationService:
         documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
         return PartnerInputs.from_documents(partner_id, documents)
 
+    def _fingerprint(self, documents: Sequence[Stored]) -> str:
+        """Changes whenever any input document is written (ETags), the catalog or the window."""
+        own = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type)
+        parts = sorted(f"{d.body.get('id')}:{d.etag}" for d in documents if d.body.get("type") not in own)
+        parts.append(f"catalog:{self._catalog.catalog_version}:window:{self._window}")
+        return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
+
     def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
-        inputs = self.read_inputs(partner_id)
-        if run_key and inputs.latest is not None and inputs.latest.source_message_id == run_key:
-            return inputs.latest.evaluation
+        pk = partner_pk(partner_id)
+        documents = self._store.query(pk, types=list(EVALUATION_INPUT_TYPES))
+        latest = next((d.body for d in documents if d.body.get("type") == EvaluationDoc.doc_type), None)
+        stamp = next((d.body for d in documents if d.body.get("type") == EvaluationStampDoc.doc_type), None)
+        if run_key and latest is not None and stamp is not None and stamp.get("sourceMessageId") == run_key:
+            return {**latest["evaluation"], "evaluatedAt": stamp["evaluatedAt"]}  # a redelivered message
         at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
         on = at.date()
-        evaluation = self.compute(inputs, at)
+        fingerprint = self._fingerprint(documents)
+        if latest is not None and latest.get("fingerprint") == fingerprint:
+            confirmed_on = date.fromisoformat(str((stamp or latest["evaluation"])["evaluatedAt"])[:10])
+            if confirmed_on <= on < date.fromisoformat(latest.get("stableUntil") or "0001-01-01"):
+                # Nothing changed since, and no date that matters was crossed: the result is
+                # the same (the engine's stable_until property), only the time is new. No
+                # alert can be new either: the levels and expiries are the ones already seen.
+                self._stamp(pk, at, run_key)
+                return {**latest["evaluation"], "evaluatedAt": iso(at)}
+        inputs = PartnerInputs.from_documents(partner_id, documents)
+        evaluation, stable_until = self.compute(inputs, at)
         previous = inputs.latest.evaluation if inputs.latest else None
         if self._raise_alerts is not None:
             # The outbox: alerts are stored before the evaluation that raised them, with
             # stable ids, so a crash in between re-raises nothing twice.
             self._raise_alerts(inputs, previous, evaluation, on)
-        pk = partner_pk(partner_id)
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
             # History keeps every change of level or risk (not a copy per night).
             self._store.upsert(
                 pk, EvaluationHistoryDoc(id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1]).to_doc()
             )
-        self._store.upsert(pk, EvaluationDoc.document(evaluation, source_message_id=run_key))
+        stored = EvaluationDoc.document(
+            evaluation, source_message_id=run_key, fingerprint=fingerprint, stable_until=stable_until.isoformat()
+        )
+        self._store.upsert(pk, stored)
+        self._stamp(pk, at, run_key)
         return evaluation
 
-    def compute(self, inputs: PartnerInputs, at: datetime) -> dict[str, Any]:
+    def _stamp(self, pk: str, at: datetime, run_key: str | None) -> None:
+        self._store.upsert(pk, EvaluationStampDoc(id=EvaluationStampDoc.DOC_ID, evaluated_at=iso(at), source_message_id=run_key).to_doc())
+
+    def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[dict[str, Any], date]:
+        """The evaluation in the API shape, and the day before which it cannot change."""
         on = at.date()
         linked = inputs.linked_msa_by_user()
         snapshot = engine.PartnerSnapshot(
@@ -217,13 +246,20 @@ class EvaluationService:
             held=inputs.held_levels(on),  # type: ignore[arg-type]
         )
         result = engine.evaluate(self._catalog, snapshot, on, evaluated_at=at, alert_window_days=self._window)
-        return result.to_api()
+        stable_until = result.stable_until
+        if inputs.subscription is not None and on <= inputs.subscription.expires_on:
+            stable_until = min(stable_until, inputs.subscription.expires_on + timedelta(days=1))  # held levels change then
+        return result.to_api(), stable_until
 
     def latest(self, partner_id: str) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), EvaluationDoc.DOC_ID)
         if stored is None:
             raise NotFound("This partner has not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
-        return EvaluationDoc.from_doc(stored.body).evaluation
+        evaluation: dict[str, Any] = stored.body["evaluation"]
+        stamp = self._store.read(partner_pk(partner_id), EvaluationStampDoc.DOC_ID)
+        if stamp is not None and stamp.body["evaluatedAt"] > evaluation["evaluatedAt"]:
+            evaluation = {**evaluation, "evaluatedAt": stamp.body["evaluatedAt"]}
+        return evaluation
 
 
 def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:

@@ -42,7 +42,7 @@ def test_the_nightly_timer_evaluates_every_partner_through_the_queue(api: Api) -
             sent.extend(bodies)
         return original(name, bodies)
 
-    queue.send_many = spy  # type: ignore[method-assign]
+    queue.send_many = spy  # type: ignore[method-assign,assignment]
     try:
         assert api.http.post(api.host.base_url + "/admin/functions/nightly_evaluation").status_code == 202
     finally:

@@ -53,7 +53,7 @@ def test_a_crash_after_the_directory_created_users_resumes_without_duplicates(tm
             raise Crash("the worker died after Graph created the users")
         return original(pk, doc, if_match=if_match)
 
-    store.replace = replace_then_crash  # type: ignore[method-assign]
+    store.replace = replace_then_crash  # type: ignore[method-assign,assignment]
     with pytest.raises(Crash):
         service.start_import(partner, rows, idempotency_key="nightly-export", actor="admin")
     assert len(standin.users(tenant)) == 25  # created in the directory, not yet recorded

@@ -296,3 +296,39 @@ def test_evaluation_is_deterministic_and_independent_of_document_order(snapshot:
         rnd.sample(list(snapshot.metrics), len(snapshot.metrics)),
     )
     assert run(shuffled, on=on) == first
+
+
+@st.composite
+def near_boundaries(draw: st.DrawFn) -> tuple[PartnerSnapshot, date]:
+    """Partners around their thresholds, with dates close to the evaluation day: levels met
+    and held, achievements about to lapse, figures about to leave the trailing year."""
+    on = draw(st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 1, 1)))
+    near = st.integers(min_value=-40, max_value=120).map(lambda d: on + timedelta(days=d))
+    n = draw(st.integers(min_value=1, max_value=4))
+    people = [Person(f"u{i}", f"P{i}", True, f"m{i}") for i in range(n)]
+    codes = ["70-533", "70-532", "ASMT-CLOUD-PLATFORM", "70-534", "MCSA-OFFICE-365", "70-346", "70-347"]
+    achievements = [
+        Achievement(f"m{draw(st.integers(0, n - 1))}", KIND[c], c, draw(near) - timedelta(days=100), draw(st.one_of(st.none(), near)))
+        for c in draw(st.lists(st.sampled_from(codes), min_size=1, max_size=8))
+    ]
+    metrics = [
+        MetricFigure("revenueUsd", "cloud-platform", draw(near) - timedelta(days=365), draw(st.sampled_from([8000, 16000, 60000]))),
+        MetricFigure("activeUsage", "cloud-productivity", draw(near) - timedelta(days=365), 2500),
+        MetricFigure("revenueUsd", "cloud-platform", draw(near) - timedelta(days=200), 9000),
+    ]
+    overrides = [Override("o", "datacenter", "silver", None, None, "r", draw(near))] if draw(st.booleans()) else []
+    held = draw(st.sampled_from([{}, {"cloud-platform": "silver"}, {"cloud-platform": "gold", "cloud-productivity": "silver"}]))
+    return PartnerSnapshot("p", people, achievements, metrics, overrides, held), on  # type: ignore[arg-type]
+
+
+@settings(max_examples=400, deadline=None)
+@given(near_boundaries(), st.integers(min_value=0, max_value=200), st.integers(min_value=1, max_value=90))
+def test_the_result_holds_until_its_stable_until_day(case: tuple[PartnerSnapshot, date], offset: int, window: int) -> None:
+    """What lets the nightly run skip re-computing an unchanged partner: nothing that moves
+    with the calendar changes the result before ``stable_until``, and it changes on it."""
+    snapshot, on = case
+    first = evaluate(CATALOG, snapshot, on, evaluated_at=AT, alert_window_days=window)
+    assert first.stable_until > on
+    later_day = min(on + timedelta(days=offset), first.stable_until - timedelta(days=1))
+    later = evaluate(CATALOG, snapshot, later_day, evaluated_at=AT, alert_window_days=window)
+    assert later.to_api() == first.to_api()
