@@ -50,3 +50,8 @@ def test_the_azure_requirements_are_the_locked_runtime_pins() -> None:
     } <= runtime.keys()
     assert {name: version for name, version in dev.items() if name in runtime} == runtime  # one source of truth
     assert not {"pytest", "hypothesis", "schemathesis", "playwright"} & runtime.keys()  # nothing for tests ships to Azure
+
+
+def test_the_committed_openapi_document_is_current() -> None:
+    result = run(sys.executable, "-m", "functions.openapi", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
