@@ -15,12 +15,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-$(VENV)/.installed: requirements-dev.txt
+# Stamps record what was installed from which lock; the real files are prerequisites too, so
+# a stamp left behind without them (a half-deleted folder) installs again.
+$(PY):
 	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements-dev.txt $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.bin/azurite node_modules/.bin/cosmosdb-server:
+	@true  # missing: the stamp below re-runs npm ci
+
+node_modules/.installed: package.json package-lock.json node_modules/.bin/azurite node_modules/.bin/cosmosdb-server
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
