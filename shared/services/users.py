@@ -29,6 +29,7 @@ from shared.queues import IMPORT_USERS
 
 log = logging.getLogger("competency.users")
 CHUNK = 200  # rows per directory round and per progress update
+PLANNING_TIMEOUT = timedelta(seconds=60)  # a plan older than this without its import was abandoned
 
 RowStatus = Literal["pending", "created", "exists", "failed"]
 
@@ -249,8 +250,21 @@ class UserService:
             rows=rows,
         )
         log_doc = ImportLogDoc(id=ImportLogDoc.doc_id(import_id), import_id=import_id, passwords=passwords, expires_at=now + self._log_ttl)
-        # The log (with the passwords) first: a plan is never stored without its passwords.
-        self._store.upsert(pk, log_doc.to_doc())
+        # The log (with the passwords) first: a plan is never stored without its passwords,
+        # and only one request plans an import: a concurrent retry with the same key must
+        # not replace passwords that the first one may already have given to the directory.
+        try:
+            self._store.create(pk, log_doc.to_doc())
+        except ConflictError:
+            existing = self._store.read(pk, ImportDoc.doc_id(import_id))
+            if existing is not None:
+                return self._resume(partner, existing.body, digest)
+            abandoned = self._store.read(pk, ImportLogDoc.doc_id(import_id))
+            planned_at = ImportLogDoc.from_doc(abandoned.body).expires_at - self._log_ttl if abandoned else now
+            if now - planned_at < PLANNING_TIMEOUT:
+                raise Conflict("This import is being prepared by another request; retry shortly.", headers={"Retry-After": "2"}) from None
+            # A plan that never got stored (its request died): no user was created from it.
+            self._store.upsert(pk, log_doc.to_doc())
         try:
             stored = self._store.create(pk, doc.to_doc())
         except ConflictError:  # the same key, concurrently: the other request owns the import
@@ -304,7 +318,10 @@ class UserService:
                 if doc.state != "completed":
                     doc.state = "completed"
                     doc.completed_at = self._clock()
-                    self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+                    try:
+                        self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+                    except PreconditionFailedError:
+                        continue  # a concurrent run of the same plan finished it; read its result
                 return doc
             log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
             passwords = ImportLogDoc.from_doc(log_stored.body).passwords if log_stored else {}
