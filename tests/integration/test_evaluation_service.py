@@ -92,3 +92,24 @@ def test_going_back_in_time_re_computes(world: tuple[SqliteDocumentStore, Evalua
     service.evaluate_partner("p1", evaluated_at=T0)
     service.evaluate_partner("p1", evaluated_at=T0 - timedelta(days=1))
     assert len(computed) == 2
+
+
+@pytest.mark.parametrize("employees", [1, 40])
+def test_reading_a_partner_costs_one_single_partition_query_whatever_its_size(tmp_path: Path, employees: int) -> None:
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
+    service = EvaluationService(store, SqliteMessageQueue(tmp_path / "q.sqlite3"), CATALOG, alert_window_days=60)
+    pk = partner_pk("p1")
+    for i in range(employees):
+        store.upsert(
+            pk,
+            UserDoc(
+                id=UserDoc.doc_id(f"u{i}"), user_id=f"u{i}", partner_id="p1", user_principal_name=f"u{i}@x", display_name="U", created_at=T0
+            ).to_doc(),
+        )
+        store.upsert(
+            pk,
+            MsaMirrorDoc(id=MsaMirrorDoc.doc_id(f"m{i}"), msa_id=f"m{i}", user_id=f"u{i}", state="linked", epoch=1, linked_at=T0).to_doc(),
+        )
+    store.stats.reset()
+    service.evaluate_partner("p1", evaluated_at=T0)
+    assert (store.stats.queries, store.stats.cross_partition_queries, store.stats.point_reads) == (1, 0, 0)

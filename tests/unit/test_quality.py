@@ -55,3 +55,12 @@ def test_the_azure_requirements_are_the_locked_runtime_pins() -> None:
 def test_the_committed_openapi_document_is_current() -> None:
     result = run(sys.executable, "-m", "functions.openapi", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_importing_the_function_app_loads_no_heavy_sdk() -> None:
+    """Cold start: adapters load their SDKs on first use, not when the worker indexes the app."""
+    heavy = ["azure.cosmos", "azure.storage.queue", "azure.identity", "msal", "httpx"]
+    code = f"import sys, function_app; print([m for m in {heavy!r} if m in sys.modules])"
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
