@@ -7,6 +7,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.seed import partner_documents
 from shared.adapters.cosmos_store import CosmosDocumentStore
@@ -33,7 +34,7 @@ def test_cosmos_and_the_embedded_store_evaluate_alike(tmp_path: Path, cosmos: Co
         cosmos.endpoint, database="evaluation", container=f"c{uuid.uuid4().hex[:10]}", key=cosmos.key, connection_verify=False
     )
     sqlite_store = SqliteDocumentStore(tmp_path / "s.sqlite3")
-    results = []
+    results: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for store in (sqlite_store, cosmos_store):
         partner_id = seeded(store)
         service = EvaluationService(store, SqliteMessageQueue(tmp_path / f"q{len(results)}.sqlite3"), CATALOG, alert_window_days=60)
