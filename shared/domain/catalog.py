@@ -172,6 +172,13 @@ class Catalog(_Model):
     def by_id(self) -> dict[str, Competency]:
         return {c.competency_id: c for c in self.competencies}
 
+    @cached_property
+    def digest(self) -> str:
+        """Changes with any edit of the catalog, even one that forgot to bump the version."""
+        import hashlib
+
+        return hashlib.sha1(self.model_dump_json(by_alias=True).encode(), usedforsecurity=False).hexdigest()[:16]
+
     def competency(self, competency_id: str) -> Competency | None:
         return self.by_id.get(competency_id)
 

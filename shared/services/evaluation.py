@@ -170,7 +170,7 @@ class EvaluationService:
         """Changes whenever any input document is written (ETags), the catalog or the window."""
         own = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type)
         parts = sorted(f"{d.body.get('id')}:{d.etag}" for d in documents if d.body.get("type") not in own)
-        parts.append(f"catalog:{self._catalog.catalog_version}:window:{self._window}")
+        parts.append(f"catalog:{self._catalog.catalog_version}:{self._catalog.digest}:window:{self._window}")
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
     def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
