@@ -158,6 +158,12 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
     )
 
 
+def csv_attachment(content: str, filename: str) -> func.HttpResponse:
+    """A CSV download: never cached (it may hold passwords or personal data)."""
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"', "Pragma": "no-cache"}
+    return func.HttpResponse(content, status_code=200, mimetype="text/csv", charset="utf-8", headers=headers)
+
+
 def no_content() -> func.HttpResponse:
     return func.HttpResponse(status_code=204, headers=dict(SECURITY_HEADERS))
 

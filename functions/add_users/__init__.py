@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import Call, endpoint, json_response
+from functions.http import Call, csv_attachment, endpoint, json_response
 from shared.auth import ROLE_OPERATOR, partner, program
 
 bp = func.Blueprint()
@@ -116,18 +116,7 @@ def get_import_log(call: Call) -> func.HttpResponse:
 
     import_id = call.path("importId")
     content = users_service().download_log(call.partner_id, import_id)
-    return func.HttpResponse(
-        content,
-        status_code=200,
-        mimetype="text/csv",
-        charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="import-{import_id}-log.csv"',
-            "Cache-Control": "no-store",
-            "Pragma": "no-cache",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return csv_attachment(content, f"import-{import_id}-log.csv")
 
 
 @endpoint(

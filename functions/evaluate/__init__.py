@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import Call, endpoint, json_response
+from functions.http import Call, csv_attachment, endpoint, json_response
 from shared.auth import AUTHENTICATED, ROLE_FEED, ROLE_OPERATOR, partner, program
 
 bp = func.Blueprint()
@@ -155,17 +155,7 @@ def skills_report(call: Call) -> func.HttpResponse:
     except NotFound:
         latest = None
     report = program_service().skills_report(call.partner_id, latest)
-    return func.HttpResponse(
-        report,
-        status_code=200,
-        mimetype="text/csv",
-        charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="skills-report-{call.partner_id}.csv"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return csv_attachment(report, f"skills-report-{call.partner_id}.csv")
 
 
 @endpoint(

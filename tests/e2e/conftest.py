@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -88,6 +89,16 @@ def api(host: LocalHost) -> Iterator[Api]:
     client = Api(host)
     yield client
     client.http.close()
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 20) -> None:
+    """Poll until the background work (queue triggers, the dispatcher) has done its part."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not done within {seconds:.0f} s")
 
 
 def trust(api: Api) -> ssl.SSLContext:

@@ -8,17 +8,8 @@ import uuid
 from typing import Any
 
 from shared.domain.alert_rules import RENEWAL_AT_RISK_TITLE
-from tests.e2e.conftest import Api, link_msa
+from tests.e2e.conftest import Api, link_msa, wait_for
 from tests.receiver import Receiver
-
-
-def wait_for(condition: Any, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_an_employee_leaves_and_the_renewal_at_risk_alert_reaches_the_logic_app_once(api: Api, alert_receiver: Receiver) -> None:

@@ -5,6 +5,7 @@ overrides and the skills report."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import time
 import uuid
@@ -12,16 +13,7 @@ from typing import Any
 
 from shared import bootstrap
 from shared.queues import EVALUATE_PARTNER
-from tests.e2e.conftest import Api, link_msa
-
-
-def wait_for(condition: Any, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+from tests.e2e.conftest import Api, link_msa, wait_for
 
 
 def cloud_platform(evaluation: dict[str, Any]) -> dict[str, Any]:
@@ -50,8 +42,12 @@ def test_the_nightly_timer_evaluates_every_partner_through_the_queue(api: Api) -
     ids = [m["partnerId"] for m in sent]
     assert sorted(ids) == sorted(set(ids))  # one message per partner
     assert {p for p, _ in partners} <= set(ids)
+
+    def evaluated(partner_id: str, tenant: str) -> bool:
+        return api.request("GET", f"/partners/{partner_id}/competencies", as_=api.member(tenant)).status_code == 200
+
     for partner_id, tenant in partners:
-        wait_for(lambda p=partner_id, t=tenant: api.request("GET", f"/partners/{p}/competencies", as_=api.member(t)).status_code == 200)
+        wait_for(functools.partial(evaluated, partner_id, tenant))
 
 
 def test_a_redelivered_message_yields_the_same_stored_evaluation(api: Api) -> None:
