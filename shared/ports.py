@@ -39,6 +39,15 @@ class StoreUnavailableError(StoreError):
     status = 503
 
 
+def field_parts(path: str) -> list[str]:
+    """The names of a dotted field path (``delivery.state``), checked so that every adapter can
+    put them in its query language: letters, digits and underscores only."""
+    parts = path.split(".")
+    if not all(part.replace("_", "").isalnum() for part in parts):
+        raise ValueError(f"unsupported field path {path!r}")
+    return parts
+
+
 @dataclass(frozen=True)
 class Stored:
     """A document as read from the store, with the ETag to condition a later write on."""

@@ -18,6 +18,7 @@ from shared.ports import (
     Stored,
     StoreStats,
     StoreUnavailableError,
+    field_parts,
 )
 
 _SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
@@ -29,11 +30,7 @@ def _body(item: Mapping[str, Any]) -> Stored:
 
 
 def _field(path: str) -> str:
-    parts = path.split(".")
-    for part in parts:
-        if not part.replace("_", "").isalnum():
-            raise ValueError(f"unsupported field path {path!r}")
-    return "c." + ".".join(parts)
+    return "c." + ".".join(field_parts(path))
 
 
 class CosmosDocumentStore:

@@ -23,6 +23,7 @@ from shared.ports import (
     Stored,
     StoreStats,
     StoreUnavailableError,
+    field_parts,
 )
 
 _SCHEMA = """
@@ -39,16 +40,7 @@ CREATE INDEX IF NOT EXISTS documents_by_type ON documents (type);
 
 
 def _json_path(field: str) -> str:
-    parts = field.split(".")
-    for part in parts:
-        if not part.replace("_", "").isalnum():
-            raise ValueError(f"unsupported field path {field!r}")
-    return "$." + ".".join(parts)
-
-
-def _simple_path(path: str) -> bool:
-    keys = [k for k in path.split("/") if k]
-    return bool(keys) and keys[0] not in ("id", "pk") and all(k.replace("_", "").isalnum() for k in keys)
+    return "$." + ".".join(field_parts(field))
 
 
 def apply_patch(body: Document, operations: Sequence[PatchOp]) -> Document:
@@ -188,8 +180,6 @@ class SqliteDocumentStore:
             self._write("DELETE FROM documents WHERE pk = ? AND id = ?", (partition_key, doc_id))
 
     def patch(self, partition_key: str, doc_id: str, operations: Sequence[PatchOp], *, if_match: str | None = None) -> Stored:
-        if operations and all(op.op == "set" and op.path.count("/") <= 2 and _simple_path(op.path) for op in operations):
-            return self._patch_in_sqlite(partition_key, doc_id, operations, if_match)
         with self._lock:
             self.stats.writes += 1
             row = self._check(partition_key, doc_id, if_match)
@@ -200,20 +190,6 @@ class SqliteDocumentStore:
                 (body.get("type"), etag, json.dumps(body), partition_key, doc_id),
             )
         return Stored(body, etag)
-
-    def _patch_in_sqlite(self, partition_key: str, doc_id: str, operations: Sequence[PatchOp], if_match: str | None) -> Stored:
-        """Set operations done by SQLite's json_set: the document is not decoded here."""
-        etag = uuid.uuid4().hex
-        assignments = ", ".join(f"'$.{op.path.strip('/').replace('/', '.')}', json(?)" for op in operations)
-        values = [json.dumps(op.value) for op in operations]
-        with self._lock:
-            self.stats.writes += 1
-            self._check(partition_key, doc_id, if_match)
-            (body,) = self._write(
-                f"UPDATE documents SET etag = ?, body = json_set(body, {assignments}) WHERE pk = ? AND id = ? RETURNING body",  # noqa: S608
-                (etag, *values, partition_key, doc_id),
-            ).fetchone()
-        return Stored(json.loads(body), etag)
 
     def _select(
         self,
