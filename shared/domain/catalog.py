@@ -173,6 +173,11 @@ class Catalog(_Model):
         return {c.competency_id: c for c in self.competencies}
 
     @cached_property
+    def performance_periods(self) -> frozenset[int]:
+        """The trailing periods (months) the performance requirements use."""
+        return frozenset(r.months for c in self.competencies for lv in c.levels for p in lv.paths for r in p.requirements if not r.is_skill)
+
+    @cached_property
     def digest(self) -> str:
         """Changes with any edit of the catalog, even one that forgot to bump the version."""
         import hashlib

@@ -15,6 +15,7 @@ Rules (DESIGN.md §1):
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -275,14 +276,15 @@ class _People:
         return out
 
 
+def _add_months(day: date, months: int) -> date:
+    """Calendar months later (earlier when negative), clamped to the month's last day."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 @lru_cache(maxsize=256)
 def _months_before(on: date, months: int) -> date:
-    year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
-    month += 1
-    day = min(
-        on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-    )
-    return date(year, month, day)
+    return _add_months(on, -months)
 
 
 def _performance(r: Requirement, figures: Sequence[MetricFigure], on: date) -> float:
@@ -443,12 +445,6 @@ def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated
     )
 
 
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
-    return date(year, month + 1, min(day.day, last))
-
-
 def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_window_days: int) -> date:
     """The first day after ``on`` on which evaluating the same snapshot could give another
     result: an achievement is earned, lapses or enters the alert window; a figure enters or
@@ -464,10 +460,9 @@ def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_wi
             lapses = min(lapses, exam.accepted_until + timedelta(days=1))
         if lapses != _NEVER:
             candidates += [lapses, lapses - window]
-    periods = {r.months for c in catalog.competencies for lv in c.levels for p in lv.paths for r in p.requirements if not r.is_skill}
     for f in snapshot.metrics:
         candidates.append(f.as_of)
-        for months in periods:
+        for months in catalog.performance_periods:
             # The figure leaves the trailing period on the first day d with d - months >= asOf.
             d = _add_months(f.as_of, months) - timedelta(days=4)
             while _months_before(d, months) < f.as_of:
