@@ -36,6 +36,11 @@ class Caller:
     def has(self, role: str) -> bool:
         return role in self.roles
 
+    @property
+    def actor(self) -> str:
+        """Who did it, for audit trails: the user name, else tenant and object id."""
+        return self.upn or f"{self.tenant_id}/{self.object_id}"
+
 
 class TokenValidator:
     def __init__(

@@ -74,11 +74,13 @@ def add_users(call: Call) -> func.HttpResponse:
     from shared.services.users import users_service
 
     service = users_service()
-    body = call.body_bytes(limit=container().settings.import_max_body_bytes)
-    items = service.parse(call.content_type(), body)
+    limit = container().settings.import_max_body_bytes
+    if call.content_type() in ("text/csv", "application/csv"):
+        items = service.rows_from_csv(call.body_bytes(limit=limit))
+    else:
+        items = service.rows_from_json(call.json(limit=limit))
     assert call.caller is not None and call.partner is not None
-    actor = call.caller.upn or f"{call.caller.tenant_id}/{call.caller.object_id}"
-    view, finished = service.start_import(call.partner, items, idempotency_key=call.header("Idempotency-Key"), actor=actor)
+    view, finished = service.start_import(call.partner, items, idempotency_key=call.header("Idempotency-Key"), actor=call.caller.actor)
     location = f"/api/partners/{call.partner_id}/imports/{view['importId']}"
     return json_response(view, 201 if finished else 202, headers={"Location": location})
 

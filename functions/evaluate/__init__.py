@@ -129,8 +129,9 @@ def put_override(call: Call) -> func.HttpResponse:
     from shared.services.program import OverrideIn, program_service
 
     assert call.caller is not None
-    actor = call.caller.upn or f"{call.caller.tenant_id}/{call.caller.object_id}"
-    override, created = program_service().put_override(call.partner_id, call.path("overrideId"), call.model(OverrideIn), actor=actor)
+    override, created = program_service().put_override(
+        call.partner_id, call.path("overrideId"), call.model(OverrideIn), actor=call.caller.actor
+    )
     return json_response(override.model_dump(by_alias=True, mode="json"), 201 if created else 200)
 
 
@@ -191,6 +192,5 @@ def buy_membership(call: Call) -> func.HttpResponse:
     from shared.services.membership import MembershipIn, membership_service
 
     assert call.caller is not None
-    actor = call.caller.upn or f"{call.caller.tenant_id}/{call.caller.object_id}"
-    view = membership_service().buy(call.partner_id, call.model(MembershipIn), actor=actor)
+    view = membership_service().buy(call.partner_id, call.model(MembershipIn), actor=call.caller.actor)
     return json_response(view, 201, headers={"Location": f"/api/partners/{call.partner_id}/membership"})

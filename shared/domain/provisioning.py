@@ -37,6 +37,10 @@ class CsvError(ValueError):
     """The file as a whole cannot be read (not a row problem)."""
 
 
+class CsvTooLarge(CsvError):
+    """The file has more rows than one request may carry."""
+
+
 class UserRow(BaseModel):
     """One user to add (a JSON item or a CSV row); unknown fields are rejected."""
 
@@ -112,7 +116,7 @@ def read_csv(body: bytes, *, max_rows: int) -> list[dict[str, str]]:
             if not any(v.strip() for v in values):
                 continue
             if len(rows) >= max_rows:
-                raise CsvError(f"The file has more than {max_rows} rows; split it.")
+                raise CsvTooLarge(f"The file has more than {max_rows} rows; split it.")
             row = {field: value.strip() for field, value in zip(columns, values, strict=False) if field}
             if not row.get("displayName"):
                 derived = " ".join(p for p in (row.get("givenName"), row.get("surname")) if p)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ from pydantic import Field
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
-from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, ValidationFailed
+from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from shared.ports import ConflictError, Directory, DirectoryError, DocumentStore, MessageQueue, NewDirectoryUser, PreconditionFailedError
 from shared.queues import IMPORT_USERS
 
@@ -31,21 +31,13 @@ log = logging.getLogger("competency.users")
 CHUNK = 200  # rows per directory round and per progress update
 PLANNING_TIMEOUT = timedelta(seconds=60)  # a plan older than this without its import was abandoned
 
-RowStatus = Literal["pending", "created", "exists", "failed"]
+LOG_GONE = "The log file was already downloaded or has expired; the passwords are no longer available."
 
 
 class UsersIn(ApiModel):
     """The JSON body (for the OpenAPI document; rows are validated one by one)."""
 
     users: list[rules.UserRow] = Field(min_length=1)
-
-
-class ImportRow(ApiModel):
-    row: int
-    status: RowStatus
-    user_principal_name: str | None = None
-    user_id: str | None = None
-    error: str | None = None
 
 
 class ImportDoc(StoredModel):
@@ -101,8 +93,8 @@ def import_view(doc: ImportDoc) -> dict[str, Any]:
         "importId": doc.import_id,
         "partnerId": doc.partner_id,
         "state": doc.state,
-        "createdAt": doc.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "completedAt": doc.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if doc.completed_at else None,
+        "createdAt": iso(doc.created_at),
+        "completedAt": iso(doc.completed_at) if doc.completed_at else None,
         "counts": _counts(doc.rows),
         "results": results,
         "log": f"/api/partners/{doc.partner_id}/imports/{doc.import_id}/log",
@@ -131,29 +123,24 @@ class UserService:
 
     # --- adding -------------------------------------------------------------------------------
 
-    def parse(self, content_type: str, body: bytes) -> list[dict[str, Any]]:
-        """The rows of a request body (JSON ``{"users": [...]}`` or the bulk CSV)."""
-        if content_type in ("text/csv", "application/csv"):
-            try:
-                return [dict(r) for r in rules.read_csv(body, max_rows=self._max_rows)]
-            except rules.CsvError as exc:
-                if "more than" in str(exc):
-                    raise PayloadTooLarge(str(exc)) from None
-                raise BadRequest(str(exc)) from None
-        if content_type not in ("application/json", ""):
-            raise UnsupportedMediaType('Send application/json ({"users": [...]}) or text/csv.')
+    def rows_from_csv(self, body: bytes) -> list[dict[str, Any]]:
+        """The rows of the bulk CSV export."""
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+            return [dict(r) for r in rules.read_csv(body, max_rows=self._max_rows)]
+        except rules.CsvTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        except rules.CsvError as exc:
+            raise BadRequest(str(exc)) from None
+
+    @staticmethod
+    def rows_from_json(data: Any) -> list[dict[str, Any]]:
+        """The rows of ``{"users": [...]}``; each row is validated on its own later."""
         if not isinstance(data, dict) or set(data) != {"users"} or not isinstance(data["users"], list):
             raise ValidationFailed(
                 'The body must be {"users": [...]} and nothing else.', errors=[{"pointer": "#/users", "detail": "required list"}]
             )
         if not data["users"]:
             raise ValidationFailed("users is empty.", errors=[{"pointer": "#/users", "detail": "at least one user"}])
-        if len(data["users"]) > self._max_rows:
-            raise PayloadTooLarge(f"{len(data['users'])} users in one request; the limit is {self._max_rows}.")
         return [u if isinstance(u, dict) else {"__invalid__": u} for u in data["users"]]
 
     def start_import(
@@ -219,10 +206,8 @@ class UserService:
             def taken(candidates: Any) -> set[str]:
                 return set(directory.find_users(tenant, list(candidates)).keys())
 
-            try:
+            with _directory_call():
                 upns = rules.unique_upns([rules.base_local_part(u) for _, u in to_plan], domain, taken)
-            except DirectoryError as exc:
-                raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
             for (number, user), upn in zip(to_plan, upns, strict=True):
                 passwords[str(number)] = rules.temporary_password()
                 rows.append(
@@ -271,7 +256,7 @@ class UserService:
             existing = self._store.read(pk, ImportDoc.doc_id(import_id))
             assert existing is not None
             return self._resume(partner, existing.body, digest)
-        if sum(1 for r in rows if r["status"] == "pending") > self._inline_rows:
+        if self._in_background(rows):
             self._queue.send(IMPORT_USERS, {"partnerId": partner_id, "importId": import_id})
             return import_view(ImportDoc.from_doc(stored.body)), False
         return import_view(self.run_import(partner, import_id)), True
@@ -282,10 +267,13 @@ class UserService:
             raise Conflict("This Idempotency-Key was used for a different request; use a new key for new rows.")
         if doc.state == "completed":
             return import_view(doc), True
-        pending = sum(1 for r in doc.rows if r["status"] == "pending")
-        if pending > self._inline_rows:
+        if self._in_background(doc.rows):
             return import_view(doc), False  # the background run continues it
         return import_view(self.run_import(partner, doc.import_id)), True
+
+    def _in_background(self, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """Large imports continue through the queue; small ones finish in the request."""
+        return sum(1 for r in rows if r["status"] == "pending") > self._inline_rows
 
     def _known_by_email(self, partner_id: str) -> dict[str, UserDoc]:
         known: dict[str, UserDoc] = {}
@@ -298,10 +286,8 @@ class UserService:
     def _domain(self, partner: Mapping[str, Any], directory: Directory) -> str:
         if partner.get("primaryDomain"):
             return str(partner["primaryDomain"]).lower()
-        try:
+        with _directory_call():
             return directory.default_domain(str(partner["tenantId"])).lower()
-        except DirectoryError as exc:
-            raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
 
     def run_import(self, partner: Mapping[str, Any], import_id: str) -> ImportDoc:
         """Create the pending rows in chunks, saving progress after each; safe to re-run."""
@@ -337,10 +323,8 @@ class UserService:
                 )
                 for r in pending
             ]
-            try:
+            with _directory_call():
                 results = directory.create_users(tenant, batch)
-            except DirectoryError as exc:
-                raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
             by_ref = {res.ref: res for res in results}
             now = self._clock()
             for r in pending:
@@ -392,12 +376,12 @@ class UserService:
             raise Conflict("The import is still running; download the log file when it has completed.", headers={"Retry-After": "10"})
         log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
         if log_stored is None:
-            raise Gone("The log file was already downloaded or has expired; the passwords are no longer available.")
+            raise Gone(LOG_GONE)
         log_doc = ImportLogDoc.from_doc(log_stored.body)
         now = self._clock()
         if log_doc.erased or log_doc.downloaded_at is not None or now >= log_doc.expires_at:
             self._erase(pk, log_doc, log_stored.etag)
-            raise Gone("The log file was already downloaded or has expired; the passwords are no longer available.")
+            raise Gone(LOG_GONE)
         passwords = log_doc.passwords
         erased = log_doc.model_copy(update={"passwords": {}, "downloaded_at": now, "erased": True})
         try:
@@ -436,16 +420,13 @@ class UserService:
         return count
 
     def list_users(self, partner_id: str) -> dict[str, Any]:
+        from shared.services.links import count_linked
+
         documents = self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type, MsaMirrorDoc.doc_type])
-        linked: dict[str, MsaMirrorDoc] = {}
-        users: list[UserDoc] = []
-        for stored in documents:
-            if stored.body["type"] == UserDoc.doc_type:
-                users.append(UserDoc.from_doc(stored.body))
-            else:
-                mirror = MsaMirrorDoc.from_doc(stored.body)
-                if mirror.state == "linked":
-                    linked[mirror.user_id] = mirror
+        users = [UserDoc.from_doc(d.body) for d in documents if d.body["type"] == UserDoc.doc_type]
+        mirrors = [MsaMirrorDoc.from_doc(d.body) for d in documents if d.body["type"] == MsaMirrorDoc.doc_type]
+        linked = count_linked(mirrors)  # the MSA that counts for each user, as the evaluation sees it
+        linked_at = {m.msa_id: m.linked_at for m in mirrors}
         users.sort(key=lambda u: (u.status != "active", u.display_name.lower(), u.user_id))
         return {
             "users": [
@@ -456,7 +437,7 @@ class UserService:
                     "email": u.email,
                     "status": u.status,
                     "msaLinked": u.user_id in linked and u.status == "active",
-                    "msaLinkedAt": iso(at) if u.user_id in linked and (at := linked[u.user_id].linked_at) else None,
+                    "msaLinkedAt": iso(at) if u.user_id in linked and (at := linked_at.get(linked[u.user_id])) else None,
                 }
                 for u in users
             ]
@@ -472,15 +453,22 @@ class UserService:
         if stored is None:
             raise NotFound("No such user in this organisation.")
         user = UserDoc.from_doc(stored.body)
-        try:
+        with _directory_call():
             self._directory().delete_user(str(partner["tenantId"]), user_id)
-        except DirectoryError as exc:
-            raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
         if user.status != "departed":
             user.status = "departed"
             user.departed_at = self._clock()
             self._store.upsert(pk, user.to_doc())
         LinkService(self._store).unlink_user(partner_id, user_id)
+
+
+@contextlib.contextmanager
+def _directory_call() -> Iterator[None]:
+    """A directory that cannot be reached is a 503 the caller may retry, whatever the call."""
+    try:
+        yield
+    except DirectoryError as exc:
+        raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
 
 
 def _valid_id(value: str) -> bool:
