@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from shared.domain.catalog import LEVEL_RANK
+
 RENEWAL_AT_RISK_TITLE = "A recent change to your competency achievement has put your membership renewal eligibility at risk"
 TYPE_AT_RISK = "competency.renewal.atrisk"
 TYPE_EXPIRING = "competency.achievement.expiring"
 TYPE_ATTAINED = "competency.level.attained"
-
-LEVEL_RANK = {"none": 0, "silver": 1, "gold": 2}
 
 
 @dataclass(frozen=True)

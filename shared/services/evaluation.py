@@ -28,6 +28,7 @@ from shared.documents import (
     utc_now,
 )
 from shared.domain import evaluation as engine
+from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
 from shared.ports import DocumentStore, MessageQueue, Stored
 from shared.queues import EVALUATE_PARTNER
@@ -50,7 +51,6 @@ class Mirror(NamedTuple):
     msa_id: str
     user_id: str
     state: str
-    epoch: int
     linked_at: datetime | None
     severed_to_partner_id: str | None
 
@@ -67,7 +67,6 @@ class PartnerInputs:
     overrides: list[OverrideDoc] = field(default_factory=list)
     subscription: SubscriptionDoc | None = None
     latest: EvaluationDoc | None = None
-    latest_etag: str | None = None
 
     @classmethod
     def from_documents(cls, partner_id: str, documents: Sequence[Stored]) -> PartnerInputs:
@@ -86,7 +85,6 @@ class PartnerInputs:
                 b["msaId"],
                 b["userId"],
                 b["state"],
-                int(b.get("epoch") or 0),
                 instant(at) if (at := b.get("linkedAt")) else None,
                 b.get("severedToPartnerId"),
             )
@@ -107,7 +105,6 @@ class PartnerInputs:
             inputs.subscription = SubscriptionDoc.from_doc(d.body)
         for d in by_type.get("evaluation", ()):
             inputs.latest = EvaluationDoc.from_doc(d.body)
-            inputs.latest_etag = d.etag
         return inputs
 
     def linked_msa_by_user(self) -> dict[str, str]:
@@ -122,13 +119,9 @@ class PartnerInputs:
                     held[comp["competencyId"]] = comp["achievedLevel"]
         if self.subscription is not None and on <= self.subscription.expires_on:
             for competency_id, level in self.subscription.competencies.items():
-                if _rank(level) > _rank(held.get(competency_id, "none")):
+                if LEVEL_RANK.get(level, 0) > LEVEL_RANK[held.get(competency_id, "none")]:
                     held[competency_id] = level
         return held
-
-
-def _rank(level: str) -> int:
-    return {"none": 0, "silver": 1, "gold": 2}.get(level, 0)
 
 
 AlertHook = Callable[[PartnerInputs, dict[str, Any] | None, dict[str, Any], date], Sequence[Any]]
@@ -139,7 +132,7 @@ class EvaluationService:
         self,
         store: DocumentStore,
         queue: MessageQueue,
-        catalog: Any,
+        catalog: Catalog,
         *,
         alert_window_days: int,
         clock: Callable[[], datetime] = utc_now,
