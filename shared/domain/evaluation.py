@@ -205,11 +205,14 @@ def _number(value: float) -> float | int:
 # --- the engine -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Holding:
-    """One person's valid hold of one code: until when it stays valid."""
-
-    lapses_on: date
+def _lapses_on(catalog: Catalog, achievement: Achievement) -> date:
+    """The first day an achievement no longer counts: its expiry, or the day after a retired
+    exam's grace (``acceptedUntil``); ``date.max`` when neither applies."""
+    lapses = achievement.expires_on or _NEVER
+    exam = catalog.exam_by_code.get(achievement.code)
+    if exam is not None and exam.accepted_until is not None:
+        lapses = min(lapses, exam.accepted_until + timedelta(days=1))
+    return lapses
 
 
 class _People:
@@ -223,10 +226,7 @@ class _People:
             person = by_msa.get(a.msa_id)
             if person is None or a.earned_on > on:
                 continue
-            lapses = a.expires_on or _NEVER
-            exam = catalog.exam_by_code.get(a.code)
-            if exam is not None and exam.accepted_until is not None:
-                lapses = min(lapses, exam.accepted_until + timedelta(days=1))
+            lapses = _lapses_on(catalog, a)
             if lapses <= on:
                 continue
             held = self.codes[person.user_id]
@@ -236,29 +236,20 @@ class _People:
         for user_id, held in self.codes.items():
             for code in held:
                 self.holders[code].add(user_id)
-        self._qualifying: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, date]] = {}
         self._ranked: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], list[date]]] = {}
 
-    def qualifying(self, r: Requirement) -> dict[str, date]:
-        """user → the day their qualification for ``r`` lapses, for everyone who qualifies.
-
-        Memoised per code set: silver and gold (and several paths) often share one."""
-        key = (r.all_of, r.any_of)
-        cached = self._qualifying.get(key)
-        if cached is None:
-            cached = self._qualifying[key] = self._qualify(r)
-        return cached
-
     def ranked(self, r: Requirement) -> tuple[tuple[str, ...], list[date]]:
-        """(contributors sorted, their lapse dates latest first), memoised per code set."""
+        """Who qualifies for ``r`` (sorted) and the days their qualifications lapse (latest
+        first). Memoised per code set: silver and gold, and several paths, often share one."""
         key = (r.all_of, r.any_of)
         cached = self._ranked.get(key)
         if cached is None:
-            qualifying = self.qualifying(r)
+            qualifying = self._qualify(r)
             cached = self._ranked[key] = (tuple(sorted(qualifying)), sorted(qualifying.values(), reverse=True))
         return cached
 
     def _qualify(self, r: Requirement) -> dict[str, date]:
+        """user → the day their qualification for ``r`` lapses, for everyone who qualifies."""
         out: dict[str, date] = {}
         if r.all_of:
             candidates = set.intersection(*(self.holders.get(c, set()) for c in r.all_of))
@@ -454,10 +445,7 @@ def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_wi
     candidates: list[date] = []
     for a in snapshot.achievements:
         candidates.append(a.earned_on)
-        lapses = a.expires_on or _NEVER
-        exam = catalog.exam_by_code.get(a.code)
-        if exam is not None and exam.accepted_until is not None:
-            lapses = min(lapses, exam.accepted_until + timedelta(days=1))
+        lapses = _lapses_on(catalog, a)
         if lapses != _NEVER:
             candidates += [lapses, lapses - window]
     for f in snapshot.metrics:
