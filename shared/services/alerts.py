@@ -143,20 +143,21 @@ class AlertService:
             except ConflictError:
                 continue  # raised before: never twice
             created.append(alert)
-        if created:
-            try:
-                self._queue.send_many(DISPATCH_ALERTS, ({"partnerId": a.partner_id, "alertId": a.id} for a in created))
-            except Exception:
-                # Not lost: the alerts are stored as pending and the sweep will pick them up.
-                log.warning("could not enqueue %d alerts; the sweep will dispatch them", len(created))
+        self._enqueue([(alert.partner_id, alert.id) for alert in created])
         return [alert.id for alert in created]
 
-    def _enqueue(self, partner_id: str, alert_id: str, delay_seconds: int = 0) -> None:
+    def _enqueue(self, alerts: Sequence[tuple[str, str]], *, delay_seconds: int = 0) -> None:
+        """Ask for the dispatch of (partnerId, alertId) pairs, in one request when not delayed."""
+        bodies = [{"partnerId": partner_id, "alertId": alert_id} for partner_id, alert_id in alerts]
         try:
-            self._queue.send(DISPATCH_ALERTS, {"partnerId": partner_id, "alertId": alert_id}, delay_seconds=delay_seconds)
+            if delay_seconds:
+                for body in bodies:
+                    self._queue.send(DISPATCH_ALERTS, body, delay_seconds=delay_seconds)
+            elif bodies:
+                self._queue.send_many(DISPATCH_ALERTS, bodies)
         except Exception:
-            # Not lost: the alert is stored as pending and the sweep will pick it up.
-            log.warning("could not enqueue alert %s; the sweep will dispatch it", alert_id)
+            # Not lost: the alerts are stored as pending and the sweep will pick them up.
+            log.warning("could not enqueue %d alert(s); the sweep will dispatch them", len(bodies))
 
     # --- delivering --------------------------------------------------------------------------
 
@@ -202,7 +203,7 @@ class AlertService:
         except PreconditionFailedError:
             return doc.delivery_state  # another dispatcher handled it concurrently
         if new.delivery_state == "pending":
-            self._enqueue(partner_id, alert_id, delay_seconds=delay)
+            self._enqueue([(partner_id, alert_id)], delay_seconds=delay)
         elif new.delivery_state == "failed":
             log.error("alert %s of %s failed after %d attempts: %s", alert_id, partner_id, attempts, new.last_error)
         return new.delivery_state
@@ -214,7 +215,7 @@ class AlertService:
         for stored in self._store.query_all(types=[AlertDoc.doc_type], where={"deliveryState": "pending"}):
             doc = AlertDoc.from_doc(stored.body)
             if doc.next_attempt_at is None or doc.next_attempt_at <= cutoff:
-                self._enqueue(doc.partner_id, doc.alert_id)
+                self._enqueue([(doc.partner_id, doc.alert_id)])
                 count += 1
         return count
 
@@ -229,7 +230,7 @@ class AlertService:
             raise Conflict("This alert was delivered already; receivers deduplicate by its id.")
         new = doc.model_copy(update={"delivery_state": "pending", "attempts": 0, "next_attempt_at": self._clock()})
         self._store.replace(pk, new.to_doc(), if_match=stored.etag)
-        self._enqueue(partner_id, alert_id)
+        self._enqueue([(partner_id, alert_id)])
         return new
 
     def list(self, partner_id: str, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

@@ -87,7 +87,8 @@ class LinkService:
             MsaMirrorDoc.from_doc(s.body)
             for s in self._store.query(partner_pk(partner_id), types=[MsaMirrorDoc.doc_type], where={"userId": user_id, "state": "linked"})
         ]
-        return max(mirrors, key=lambda m: m.epoch, default=None)
+        counted = count_linked(mirrors).get(user_id)  # the same rule as the evaluation's
+        return next((m for m in mirrors if m.msa_id == counted), None)
 
     # --- operations --------------------------------------------------------------------------
 
