@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.domain.catalog import LEVEL_RANK
+from shared.domain.evaluation import achieved_levels
 
 RENEWAL_AT_RISK_TITLE = "A recent change to your competency achievement has put your membership renewal eligibility at risk"
 TYPE_AT_RISK = "competency.renewal.atrisk"
@@ -49,12 +50,6 @@ class Alert:
 
 def alert_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def _levels(evaluation: Mapping[str, Any] | None) -> dict[str, str]:
-    if not evaluation:
-        return {}
-    return {c["competencyId"]: c.get("achievedLevel", "none") for c in evaluation.get("competencies", [])}
 
 
 def _competency(evaluation: Mapping[str, Any], competency_id: str) -> Mapping[str, Any] | None:
@@ -126,8 +121,8 @@ def raise_alerts(
     within the window: ``{"competencyId", "level", "userId", "code", "expiresOn"}``.
     """
     alerts: list[Alert] = []
-    before = _levels(previous)
-    after = _levels(current)
+    before = achieved_levels(previous)
+    after = achieved_levels(current)
     episode = str(previous.get("evaluatedAt")) if previous else "first"
     names = {c["competencyId"]: c.get("name", c["competencyId"]) for c in current.get("competencies", [])}
 

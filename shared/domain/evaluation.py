@@ -198,6 +198,13 @@ class Evaluation:
         }
 
 
+def achieved_levels(evaluation: Mapping[str, Any] | None) -> dict[str, str]:
+    """competencyId → achieved level, read from an evaluation in the API shape."""
+    if not evaluation:
+        return {}
+    return {c["competencyId"]: c.get("achievedLevel", "none") for c in evaluation.get("competencies", [])}
+
+
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
 

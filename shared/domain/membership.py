@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from shared.domain.catalog import LEVEL_RANK
+from shared.domain.evaluation import achieved_levels
 
 YEAR = timedelta(days=365)
 RENEWAL_WINDOW = timedelta(days=30)
@@ -44,12 +45,6 @@ class NotEligible(Exception):
         super().__init__(detail)
         self.detail = detail
         self.gap = gap
-
-
-def achieved_levels(evaluation: Mapping[str, Any] | None) -> dict[str, str]:
-    if not evaluation:
-        return {}
-    return {c["competencyId"]: c.get("achievedLevel", "none") for c in evaluation.get("competencies", [])}
 
 
 def eligible_levels(evaluation: Mapping[str, Any] | None) -> list[str]:

@@ -112,11 +112,8 @@ class PartnerInputs:
 
     def held_levels(self, on: date) -> dict[str, str]:
         """Levels the partner holds per competency: achieved last time, or subscribed."""
-        held: dict[str, str] = {}
-        if self.latest is not None:
-            for comp in self.latest.evaluation.get("competencies", []):
-                if comp.get("achievedLevel") in ("silver", "gold"):
-                    held[comp["competencyId"]] = comp["achievedLevel"]
+        latest = engine.achieved_levels(self.latest.evaluation if self.latest else None)
+        held = {competency_id: level for competency_id, level in latest.items() if level != "none"}
         if self.subscription is not None and on <= self.subscription.expires_on:
             for competency_id, level in self.subscription.competencies.items():
                 if LEVEL_RANK.get(level, 0) > LEVEL_RANK[held.get(competency_id, "none")]:
@@ -256,8 +253,8 @@ class EvaluationService:
 
 
 def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
-    competencies = evaluation.get("competencies", [])
-    return {c["competencyId"]: c["achievedLevel"] for c in competencies}, [c["competencyId"] for c in competencies if c.get("atRisk")]
+    at_risk = [c["competencyId"] for c in evaluation.get("competencies", []) if c.get("atRisk")]
+    return engine.achieved_levels(evaluation), at_risk
 
 
 def evaluate_message(body: Any) -> None:
