@@ -57,10 +57,6 @@ def test_user_names_follow_the_upn_character_rules(source: str, local: str) -> N
     assert p.normalise_local_part(source) == local
 
 
-def directory(existing: Iterable[str]) -> tuple[set[str], list[int]]:
-    return {e.lower() for e in existing}, []
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.sampled_from(["sam", "sam2", "ada", "x"]), max_size=12),
