@@ -1,4 +1,4 @@
-"""Employees link their personal Microsoft account (MSA): start sign-in, callback, read, unlink."""
+"""Employees link their personal Microsoft account (MSA): start sign-in, callback, complete, read, unlink."""
 
 from __future__ import annotations
 
@@ -76,34 +76,64 @@ def delete_msa_link(call: Call) -> func.HttpResponse:
 
 
 def _callback(call: Call, params: dict[str, str]) -> func.HttpResponse:
+    """The redirect URI: never links; hands the code and state to whoever completes."""
     from shared.errors import ProblemError
     from shared.services.msa_link import msa_link_service
 
     wants_html = "text/html" in (call.header("accept") or "")
     try:
-        link, organisation = msa_link_service().finish(params)
+        out = msa_link_service().callback(params)
     except ProblemError as error:
         if not wants_html:
             raise
         return _page(error.status, "Linking did not complete", error.detail)
     if wants_html:
-        moved = " It is no longer linked to your previous organisation." if link.severed_partner_id else ""
-        return _page(
-            200,
-            "Your Microsoft account is linked",
-            f"Your Microsoft account is now linked to {organisation}.{moved} "
-            "Your certifications count toward its competencies after the next nightly evaluation: allow 24 hours.",
-        )
-    return json_response(link.model_dump(by_alias=True, mode="json", exclude_none=True))
+        return _page(200, "Finishing the link", "Finishing the link to your organisation...", code=out.code, state=out.state)
+    return json_response(out.model_dump(by_alias=True))
 
 
-def _page(status: int, title: str, text: str) -> func.HttpResponse:
+# The page completes with the token the portal (served from this origin, e.g. a Static Web
+# App with this Function App as its linked backend) keeps in sessionStorage. It only ever
+# writes text (textContent), and removes the code from the address bar and history first.
+TOKEN_KEY = "competency-suite.accessToken"
+COMPLETE_SCRIPT = (
+    "(function(){var f=document.getElementById('flow'),m=document.getElementById('message'),"
+    "h=document.getElementById('title');history.replaceState(null,'',location.pathname);"
+    "function say(t,x){h.textContent=t;m.textContent=x;}"
+    "if(!f){return;}"
+    "var token=sessionStorage.getItem('" + TOKEN_KEY + "');"
+    "if(!token){say('Linking did not complete','Sign in to the portal in this browser, then start linking again from the portal.');return;}"
+    "fetch('../me/msa-link/complete',{method:'POST',credentials:'omit',headers:{'Authorization':'Bearer '+token,"
+    "'Content-Type':'application/json','Accept':'application/json'},"
+    "body:JSON.stringify({code:f.dataset.code,state:f.dataset.state})})"
+    ".then(function(r){return r.json().then(function(b){return [r.ok,b];});})"
+    ".then(function(a){if(a[0]){say('Your Microsoft account is linked','Your Microsoft account is now linked to your organisation ('"
+    "+a[1].partnerId+').'+(a[1].severedPartnerId?' It is no longer linked to your previous organisation.':'')"
+    "+' Your certifications count toward its competencies after the next nightly evaluation: allow 24 hours.');}"
+    "else{say('Linking did not complete',String(a[1].detail||'The link was refused.'));}})"
+    ".catch(function(){say('Linking did not complete','The service could not be reached. Start linking again from the portal.');});})();"
+)
+
+
+def _script_hash(script: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def _page(status: int, title: str, text: str, *, code: str | None = None, state: str | None = None) -> func.HttpResponse:
+    flow = ""
+    headers = dict(HTML_HEADERS)
+    if code is not None and state is not None:
+        flow = f'<div id="flow" data-code="{html.escape(code)}" data-state="{html.escape(state)}" hidden></div><script>{COMPLETE_SCRIPT}</script>'
+        headers["Content-Security-Policy"] = HTML_HEADERS["Content-Security-Policy"] + f"; script-src {_script_hash(COMPLETE_SCRIPT)}; connect-src 'self'"
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
         f'{html.escape(title)}</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">'
-        f'<h1>{html.escape(title)}</h1><p id="message">{html.escape(text)}</p></body></html>'
+        f'<h1 id="title">{html.escape(title)}</h1><p id="message">{html.escape(text)}</p>{flow}</body></html>'
     )
-    return func.HttpResponse(body, status_code=status, mimetype="text/html", charset="utf-8", headers=dict(HTML_HEADERS))
+    return func.HttpResponse(body, status_code=status, mimetype="text/html", charset="utf-8", headers=headers)
 
 
 @endpoint(
@@ -112,11 +142,11 @@ def _page(status: int, title: str, text: str) -> func.HttpResponse:
     "GET",
     name="msa_callback",
     rule=PUBLIC,
-    summary="Finish the MSA sign-in (bound to its state) and link the account",
+    summary="The MSA sign-in's redirect URI: never links; hands back the code and state to complete with",
     tags=["msa"],
-    response="shared.services.msa_link:LinkOut",
+    response="shared.services.msa_link:CallbackOut",
     query={"code": "authorization code", "state": "the sign-in's state", "error": "error from the identity provider"},
-    responses={400: "Unknown, expired or replayed state, or a sign-in error"},
+    responses={400: "Unknown, expired or used state, or a sign-in error"},
 )
 def msa_callback(call: Call) -> func.HttpResponse:
     return _callback(call, {k: v for k, v in call.req.params.items()})
@@ -128,12 +158,12 @@ def msa_callback(call: Call) -> func.HttpResponse:
     "POST",
     name="msa_callback_form_post",
     rule=PUBLIC,
-    summary="Finish the MSA sign-in (response_mode=form_post)",
+    summary="The redirect URI for response_mode=form_post (never links)",
     tags=["msa"],
-    request="shared.services.msa_link:LinkStartIn",
+    request="shared.services.msa_link:LinkCompleteIn",
     request_types=["application/x-www-form-urlencoded"],
-    response="shared.services.msa_link:LinkOut",
-    responses={400: "Unknown, expired or replayed state, or a sign-in error"},
+    response="shared.services.msa_link:CallbackOut",
+    responses={400: "Unknown, expired or used state, or a sign-in error"},
 )
 def msa_callback_form_post(call: Call) -> func.HttpResponse:
     from urllib.parse import parse_qsl
@@ -149,3 +179,23 @@ def msa_callback_form_post(call: Call) -> func.HttpResponse:
 
         raise BadRequest("The form body is not valid.") from None
     return _callback(call, form)
+
+
+@endpoint(
+    bp,
+    "me/msa-link/complete",
+    "POST",
+    name="complete_msa_link",
+    rule=OWN_PARTNER,
+    summary="Complete the caller's own MSA sign-in: link the MSA, sever any previous organisation",
+    tags=["msa"],
+    request="shared.services.msa_link:LinkCompleteIn",
+    response="shared.services.msa_link:LinkOut",
+    responses={400: "A sign-in started by another account, an unknown, used or expired state, or a refused code"},
+)
+def complete_msa_link(call: Call) -> func.HttpResponse:
+    from shared.services.msa_link import LinkCompleteIn, msa_link_service
+
+    assert call.partner is not None and call.caller is not None
+    link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=16384))
+    return json_response(link.model_dump(by_alias=True, mode="json", exclude_none=True))

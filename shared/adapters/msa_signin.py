@@ -13,6 +13,7 @@ above all, the tenant, which tells a personal account from a work or school one.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import BadRequest, ServiceUnavailable
+from shared.logs import correlation_id
+
+log = logging.getLogger("competency.msa")
 
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 CLOCK_SKEW_SECONDS = 300
@@ -125,7 +129,9 @@ class MsaSignIn:
                 redirect_uri=self.redirect_uri,
                 state=secrets.token_urlsafe(32),
                 login_hint=login_hint or None,
-                prompt="select_account" if not login_hint else None,
+                # Always: the person chooses the account, even one signed in before (no
+                # silent sign-in into whatever session the browser holds).
+                prompt="select_account",
             )
         return flow["auth_uri"], flow
 
@@ -155,13 +161,12 @@ class MsaSignIn:
 
     @staticmethod
     def _provider_error(result: dict[str, Any]) -> str:
+        """A generic message; the provider's own text is logged with the correlation id only."""
         code = _clean(result.get("error")) or "unknown_error"
-        description = _clean(result.get("error_description"))
+        log.warning("MSA token request refused: %s: %s", code, _clean(result.get("error_description")))
         if code == "access_denied":
-            text = "The Microsoft account sign-in was cancelled or refused"
-        else:
-            text = "The Microsoft account sign-in failed"
-        return f"{text} ({code}{': ' + description if description else ''}). Start linking again."
+            return "The Microsoft account sign-in was cancelled or refused. Start linking again."
+        return f"The Microsoft account sign-in failed (correlation id {correlation_id.get()}). Start linking again."
 
     def _issuers(self, tenant: str) -> set[str]:
         """The issuers a token of this tenant may carry (Microsoft's is on its main host)."""

@@ -1,12 +1,19 @@
-"""Linking an employee's MSA: start the MSAL sign-in, finish it at the callback, read, unlink.
+"""Linking an employee's MSA: start the MSAL sign-in, complete it, read, unlink.
 
 The MSAL flow (PKCE verifier, nonce, state) is kept server-side in its own document keyed
 by ``state``, bound to the caller's tenant and user, single use (deleted under an ETag
 condition before the code is redeemed) and valid for ten minutes.
+
+The redirect URI never links: a sign-in link can be handed to someone else, and whoever
+signs in with it would otherwise have their MSA moved to the starter's organisation. The
+callback hands the code and state back to the browser, and the employee signed in to the
+portal completes with their own token; only the account that started the sign-in may.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,10 +24,26 @@ from shared.auth import Caller
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, StoredModel, UserDoc, iso, partner_pk, signin_pk, utc_now
 from shared.errors import BadRequest, Forbidden, NotFound
-from shared.ports import DocumentStore, NotFoundError, PreconditionFailedError
+from shared.logs import correlation_id
+from shared.ports import DocumentStore, NotFoundError, PreconditionFailedError, Stored
 from shared.services.links import LinkService
 
 FLOW_ID = "flow"
+COMPLETE_PATH = "/api/me/msa-link/complete"
+MAX_CODE_LENGTH = 4096
+UNKNOWN_FLOW = "This sign-in is unknown, was already used, or has expired. Start linking again from the portal."
+log = logging.getLogger("competency.msa")
+
+
+def _clean(value: str) -> str:
+    """Provider text for a log line: one line, bounded."""
+    return " ".join(value.split())[:200]
+
+
+def _refused(error: str) -> str:
+    if error == "access_denied":
+        return "The Microsoft account sign-in was cancelled or refused. Start linking again from the portal."
+    return f"The Microsoft account sign-in failed (correlation id {correlation_id.get()}). Start linking again from the portal."
 
 
 class LinkStartIn(ApiModel):
@@ -29,6 +52,21 @@ class LinkStartIn(ApiModel):
 
 class LinkStartOut(ApiModel):
     authorization_url: str
+
+
+class LinkCompleteIn(ApiModel):
+    """The callback's parameters, sent back by the employee who started the sign-in."""
+
+    code: str = Field(min_length=1, max_length=MAX_CODE_LENGTH)
+    state: str = Field(min_length=1, max_length=256)
+
+
+class CallbackOut(ApiModel):
+    """What the redirect URI answers a script: the parameters to complete with."""
+
+    code: str
+    state: str
+    complete: str = COMPLETE_PATH
 
 
 class LinkOut(ApiModel):
@@ -101,38 +139,63 @@ class MsaLinkService:
         self._store.create(signin_pk(flow["state"]), doc.to_doc())
         return LinkStartOut(authorization_url=url)
 
-    def finish(self, params: Mapping[str, str]) -> tuple[LinkOut, str]:
-        """Redeem the callback; returns the link and the partner's display name."""
-        state = params.get("state") or ""
+    def _flow(self, state: str) -> tuple[str, Stored, SignInFlowDoc]:
+        """The stored sign-in of ``state``: unknown, used and expired ones are a 400."""
         if not state or len(state) > 256:
             raise BadRequest("The sign-in response has no valid state. Start linking again from the portal.")
         pk = signin_pk(state)
         stored = self._store.read(pk, FLOW_ID)
         if stored is None:
-            raise BadRequest("This sign-in is unknown, was already used, or has expired. Start linking again from the portal.")
-        try:
-            self._store.delete(pk, FLOW_ID, if_match=stored.etag)  # single use, even under a race
-        except (NotFoundError, PreconditionFailedError):
-            raise BadRequest("This sign-in was already used. Start linking again from the portal.") from None
+            raise BadRequest(UNKNOWN_FLOW)
         flow = SignInFlowDoc.from_doc(stored.body)
         if flow.expires_at < self._clock():
             raise BadRequest("This sign-in has expired (after 10 minutes). Start linking again from the portal.")
-        identity = self._sign_in().finish(flow.flow, dict(params))
-        partner = self._store.read(partner_pk(flow.partner_id), flow.partner_id)
-        if partner is None:
-            raise NotFound("The organisation of this sign-in no longer exists.")
+        return pk, stored, flow
+
+    def callback(self, params: Mapping[str, str]) -> CallbackOut:
+        """What the redirect URI hands back: never links, changes nothing.
+
+        The code and state go back to whoever is signed in to the portal in this browser,
+        who completes through ``complete`` with their own token.
+        """
+        self._flow(params.get("state") or "")
+        if params.get("error"):
+            log.warning("MSA sign-in refused at the provider: %s", _clean(params.get("error")))
+            raise BadRequest(_refused(params.get("error") or ""))
+        code = params.get("code") or ""
+        if not code or len(code) > MAX_CODE_LENGTH:
+            raise BadRequest("The sign-in response has no authorization code. Start linking again from the portal.")
+        return CallbackOut(code=code, state=params["state"])
+
+    def complete(self, partner: Mapping[str, Any], caller: Caller, body: LinkCompleteIn) -> LinkOut:
+        """Link the MSA that signed in, for the work account that started the sign-in only."""
+        pk, stored, flow = self._flow(body.state)
+        if (flow.tenant_id, flow.user_id, flow.partner_id) != (caller.tenant_id, caller.object_id, partner["partnerId"]):
+            # Someone else's sign-in (the link was handed to this person): it is burnt, so the
+            # code it produced can never be redeemed by anyone, and nothing is linked.
+            with contextlib.suppress(NotFoundError, PreconditionFailedError):
+                self._store.delete(pk, FLOW_ID, if_match=stored.etag)
+            log.warning("an MSA sign-in started by another account was presented for completion; refused and discarded")
+            raise BadRequest(
+                "This sign-in was started by another account; nothing was linked. "
+                "Start linking from the portal yourself, and never complete a link someone sent you."
+            )
+        try:
+            self._store.delete(pk, FLOW_ID, if_match=stored.etag)  # single use, even under a race
+        except (NotFoundError, PreconditionFailedError):
+            raise BadRequest(UNKNOWN_FLOW) from None
+        identity = self._sign_in().finish(flow.flow, {"code": body.code, "state": body.state})
         user = self._store.read(partner_pk(flow.partner_id), UserDoc.doc_id(flow.user_id))
         if user is None or user.body.get("status") != "active":
             raise Forbidden("This account was removed from the organisation; it cannot link a Microsoft account.")
         result = self._links.link(identity.oid, flow.partner_id, flow.user_id)
-        out = LinkOut(
+        return LinkOut(
             msa_id=result.msa_id,
             partner_id=result.partner_id,
             user_id=result.user_id,
             linked_at=result.linked_at,
             severed_partner_id=result.severed_partner_id,
         )
-        return out, str(partner.body.get("displayName") or flow.partner_id)
 
     def current(self, partner: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
         mirror = self._links.linked_msa_of_user(partner["partnerId"], caller.object_id)

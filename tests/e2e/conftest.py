@@ -106,13 +106,35 @@ def trust(api: Api) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(api.host.ca_bundle))
 
 
-def link_msa(api: Api, tenant: str, user: str, email: str) -> httpx.Response:
-    """Link ``email``'s MSA to the user the way a browser would: start, sign in, callback."""
+def sign_in_msa(api: Api, tenant: str, user: str, email: str) -> dict[str, str]:
+    """Start a link as the user and sign ``email`` in the way a browser would; the callback's
+    answer to a script: ``{"code", "state", "complete"}``."""
     start = api.request("POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": email})
     assert start.status_code == 200, start.text
+    return follow_sign_in(api, start.json()["authorizationUrl"])
+
+
+def follow_sign_in(api: Api, authorization_url: str) -> dict[str, str]:
+    """A browser at ``authorization_url`` (the stand-in signs the login hint in), then the
+    callback asked for JSON."""
     with httpx.Client(verify=trust(api), timeout=30) as browser:
-        signed_in = browser.get(start.json()["authorizationUrl"])
+        signed_in = browser.get(authorization_url)
     assert signed_in.status_code == 302, signed_in.text
     callback = signed_in.headers["location"]
     assert callback.startswith(api.host.base_url + "/api/msa/callback?")
-    return api.http.get(callback.removeprefix(api.host.base_url + "/api"), headers={"Accept": "application/json"})
+    answer = api.http.get(callback.removeprefix(api.host.base_url + "/api"), headers={"Accept": "application/json"})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, str] = answer.json()
+    assert body["complete"] == "/api/me/msa-link/complete"
+    return body
+
+
+def complete_link(api: Api, tenant: str, user: str, callback: dict[str, str]) -> httpx.Response:
+    return api.request(
+        "POST", "/me/msa-link/complete", as_=api.member(tenant, user), json={"code": callback["code"], "state": callback["state"]}
+    )
+
+
+def link_msa(api: Api, tenant: str, user: str, email: str) -> httpx.Response:
+    """Link ``email``'s MSA to the user: start, sign in, callback, complete as that user."""
+    return complete_link(api, tenant, user, sign_in_msa(api, tenant, user, email))

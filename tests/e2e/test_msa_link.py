@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import Api, link_msa, trust
+from tests.e2e.conftest import Api, complete_link, follow_sign_in, link_msa, sign_in_msa, trust
 
 
 def employee(api: Api) -> tuple[str, str, str]:
@@ -77,7 +77,7 @@ def test_unlink_stops_counting(api: Api) -> None:
     assert exam_requirement(cloud_platform(api, partner_id))["current"] == 0
 
 
-def test_the_browser_gets_a_safe_html_page(api: Api) -> None:
+def test_the_browser_gets_a_safe_html_page_that_links_nothing_by_itself(api: Api) -> None:
     _, tenant, user = employee(api)
     start = api.request(
         "POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": f"h-{uuid.uuid4().hex[:6]}@outlook.example"}
@@ -86,20 +86,20 @@ def test_the_browser_gets_a_safe_html_page(api: Api) -> None:
         callback = browser.get(start.json()["authorizationUrl"]).headers["location"]
     page = httpx.get(callback, headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in page.headers["content-security-policy"]
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'sha256-" in csp and "connect-src 'self'" in csp
     assert page.headers["x-content-type-options"] == "nosniff" and page.headers["cache-control"] == "no-store"
+    assert api.request("GET", "/me/msa-link", as_=api.member(tenant, user)).status_code == 404  # the callback never links
 
 
 def test_replayed_forged_and_failed_sign_ins_are_400_and_change_nothing(api: Api) -> None:
     _, tenant, user = employee(api)
-    start = api.request(
-        "POST", "/me/msa-link", as_=api.member(tenant, user), json={"loginHint": f"r-{uuid.uuid4().hex[:6]}@outlook.example"}
-    )
-    with httpx.Client(verify=trust(api)) as browser:
-        callback = browser.get(start.json()["authorizationUrl"]).headers["location"].removeprefix(api.host.base_url + "/api")
-    assert api.http.get(callback).status_code == 200
-    replay = api.http.get(callback)
+    callback = sign_in_msa(api, tenant, user, f"r-{uuid.uuid4().hex[:6]}@outlook.example")
+    assert complete_link(api, tenant, user, callback).status_code == 200
+    replay = complete_link(api, tenant, user, callback)
     assert replay.status_code == 400 and replay.headers["content-type"].startswith("application/problem+json")
+    assert replay.json()["status"] == 400
+    assert complete_link(api, tenant, user, {"code": "abc", "state": "forged"}).status_code == 400
     assert api.http.get("/msa/callback?code=abc&state=forged").status_code == 400
     assert api.http.get("/msa/callback").status_code == 400
 
@@ -107,8 +107,37 @@ def test_replayed_forged_and_failed_sign_ins_are_400_and_change_nothing(api: Api
     start = api.request("POST", "/me/msa-link", as_=api.member(tenant2, user2), json={"loginHint": "error@example.com"})
     with httpx.Client(verify=trust(api)) as browser:
         denied = browser.get(start.json()["authorizationUrl"]).headers["location"].removeprefix(api.host.base_url + "/api")
-    assert api.http.get(denied).status_code == 400
+    refused = api.http.get(denied)
+    assert refused.status_code == 400 and "cancelled or refused" in refused.json()["detail"]
     assert api.request("GET", "/me/msa-link", as_=api.member(tenant2, user2)).status_code == 404
+
+
+def test_a_sign_in_link_handed_to_someone_else_cannot_move_their_msa(api: Api) -> None:
+    """The hijack: an attacker starts a link and sends the authorization URL to a victim."""
+    victim_partner, victim_tenant, victim = employee(api)
+    _, attacker_tenant, attacker = employee(api)
+    victim_email = f"victim-{uuid.uuid4().hex[:6]}@outlook.example"
+    victim_msa = link_msa(api, victim_tenant, victim, victim_email).json()["msaId"]
+
+    start = api.request("POST", "/me/msa-link", as_=api.member(attacker_tenant, attacker), json={"loginHint": victim_email})
+    assert "prompt=select_account" in start.json()["authorizationUrl"]  # the victim is always asked
+    # The victim's browser signs in; the victim's portal session completes with the victim's token.
+    callback = follow_sign_in(api, start.json()["authorizationUrl"])
+    refused = complete_link(api, victim_tenant, victim, callback)
+    assert refused.status_code == 400 and "another account" in refused.json()["detail"]
+    # The sign-in is burnt: the attacker cannot redeem the victim's code either.
+    assert complete_link(api, attacker_tenant, attacker, callback).status_code == 400
+
+    # The attacker completes their own sign-in with a code from another browser's sign-in.
+    own = sign_in_msa(api, attacker_tenant, attacker, f"attacker-{uuid.uuid4().hex[:6]}@outlook.example")
+    victims = sign_in_msa(api, victim_tenant, victim, victim_email)
+    mixed = complete_link(api, attacker_tenant, attacker, {"code": victims["code"], "state": own["state"]})
+    assert mixed.status_code == 400
+    assert complete_link(api, attacker_tenant, attacker, victims).status_code == 400
+
+    link = api.request("GET", "/me/msa-link", as_=api.member(victim_tenant, victim)).json()
+    assert link["msaId"] == victim_msa and link["partnerId"] == victim_partner
+    assert api.request("GET", "/me/msa-link", as_=api.member(attacker_tenant, attacker)).status_code == 404
 
 
 def test_a_departed_employee_cannot_link(api: Api) -> None:

@@ -84,6 +84,7 @@ def authorize(provider: Provider, email: str) -> tuple[MsaSignIn, dict, dict[str
     sign_in = provider.sign_in()
     url, flow = sign_in.start(login_hint=email)
     assert url.startswith(provider.authority + "/oauth2/v2.0/authorize?")
+    assert parse_qs(urlsplit(url).query)["prompt"] == ["select_account"]  # never a silent sign-in, hint or not
     with provider.browser() as browser:
         params = callback_params(browser.get(url))
     assert params["state"] == flow["state"]
@@ -212,12 +213,14 @@ def test_expired_code_is_refused(provider: Provider) -> None:
         provider.stand_in.clock = real_clock
 
 
-def test_replayed_code_is_refused(provider: Provider) -> None:
+def test_replayed_code_is_refused(provider: Provider, caplog: pytest.LogCaptureFixture) -> None:
     sign_in, flow, params = authorize(provider, "dave@example.com")
     sign_in.finish(flow, params)
     with pytest.raises(BadRequest) as caught:
         sign_in.finish(flow, params)
-    assert "invalid_grant" in caught.value.detail
+    # The provider's own text is logged (with the correlation id), never echoed to the caller.
+    assert "invalid_grant" not in caught.value.detail and "correlation id" in caught.value.detail
+    assert "invalid_grant" in caplog.text
     assert params["code"] not in caught.value.detail
 
 
@@ -260,7 +263,7 @@ def test_identity_provider_error_is_refused(provider: Provider) -> None:
     assert params["state"] == flow["state"]
     with pytest.raises(BadRequest) as caught:
         sign_in.finish(flow, params)
-    assert "access_denied" in caught.value.detail
+    assert "cancelled or refused" in caught.value.detail
 
 
 def test_work_or_school_account_is_refused(provider: Provider) -> None:
@@ -283,7 +286,7 @@ def test_wrong_client_secret_is_refused(provider: Provider) -> None:
     )
     with pytest.raises(BadRequest) as caught:
         wrong.finish(flow, params)
-    assert "invalid_client" in caught.value.detail
+    assert "invalid_client" not in caught.value.detail and "correlation id" in caught.value.detail
     assert "not-the-secret" not in caught.value.detail
 
 
