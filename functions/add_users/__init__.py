@@ -143,17 +143,16 @@ def list_users(call: Call) -> func.HttpResponse:
     "DELETE",
     name="remove_user",
     rule=partner(admin=True),
-    summary="The employee leaves: account removed, no longer counted",
+    summary="The employee leaves: departed and no longer counted; the directory account is deleted only if the suite created it",
     tags=["users"],
-    status=204,
+    response="shared.services.users:RemovedOut",
 )
 def remove_user(call: Call) -> func.HttpResponse:
-    from functions.http import no_content
     from shared.services.users import users_service
 
     assert call.partner is not None
-    users_service().remove_user(call.partner, call.path("userId"))
-    return no_content()
+    removed = users_service().remove_user(call.partner, call.path("userId"))
+    return json_response(removed.model_dump(by_alias=True))
 
 
 @bp.function_name("import_users")

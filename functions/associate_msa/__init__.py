@@ -127,7 +127,9 @@ def _page(status: int, title: str, text: str, *, code: str | None = None, state:
     headers = dict(HTML_HEADERS)
     if code is not None and state is not None:
         flow = f'<div id="flow" data-code="{html.escape(code)}" data-state="{html.escape(state)}" hidden></div><script>{COMPLETE_SCRIPT}</script>'
-        headers["Content-Security-Policy"] = HTML_HEADERS["Content-Security-Policy"] + f"; script-src {_script_hash(COMPLETE_SCRIPT)}; connect-src 'self'"
+        headers["Content-Security-Policy"] = (
+            HTML_HEADERS["Content-Security-Policy"] + f"; script-src {_script_hash(COMPLETE_SCRIPT)}; connect-src 'self'"
+        )
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
         f'{html.escape(title)}</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">'

@@ -40,6 +40,15 @@ class UsersIn(ApiModel):
     users: list[rules.UserRow] = Field(min_length=1)
 
 
+class RemovedOut(ApiModel):
+    """What removing an employee did: always departed; the directory account deleted only
+    when the suite created it."""
+
+    user_id: str
+    status: Literal["departed"]
+    directory_account: Literal["deleted", "kept"]
+
+
 class ImportDoc(StoredModel):
     """An import (id ``import:{importId}``): the plan and per-row results, never a password."""
 
@@ -443,8 +452,12 @@ class UserService:
             ]
         }
 
-    def remove_user(self, partner: Mapping[str, Any], user_id: str) -> None:
-        """The employee leaves: account deleted, MSA association released, no longer counted."""
+    def remove_user(self, partner: Mapping[str, Any], user_id: str) -> RemovedOut:
+        """The employee leaves: marked departed, MSA association released, no longer counted.
+
+        Only an account the suite created (through an import) is deleted from the directory;
+        anyone else (a colleague who signed in to link an MSA) keeps their directory account.
+        """
         from shared.services.links import LinkService
 
         partner_id = str(partner["partnerId"])
@@ -453,13 +466,16 @@ class UserService:
         if stored is None:
             raise NotFound("No such user in this organisation.")
         user = UserDoc.from_doc(stored.body)
-        with _directory_call():
-            self._directory().delete_user(str(partner["tenantId"]), user_id)
+        created_here = user.import_id is not None
+        if created_here:
+            with _directory_call():
+                self._directory().delete_user(str(partner["tenantId"]), user_id)
         if user.status != "departed":
             user.status = "departed"
             user.departed_at = self._clock()
             self._store.upsert(pk, user.to_doc())
         LinkService(self._store).unlink_user(partner_id, user_id)
+        return RemovedOut(user_id=user_id, status="departed", directory_account="deleted" if created_here else "kept")
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Api
@@ -163,10 +164,34 @@ def test_an_employee_who_leaves_is_removed_and_listed_as_departed(api: Api) -> N
     listed = api.request("GET", f"/partners/{partner_id}/users", as_=api.admin(tenant)).json()["users"]
     assert [(u["userId"], u["status"], u["msaLinked"]) for u in listed] == [(created["userId"], "active", False)]
     gone = api.request("DELETE", f"/partners/{partner_id}/users/{created['userId']}", as_=api.admin(tenant))
-    assert gone.status_code == 204
+    assert gone.status_code == 200
+    assert gone.json() == {"userId": created["userId"], "status": "departed", "directoryAccount": "deleted"}
     assert api.host.graph.users(tenant) == []
     listed = api.request("GET", f"/partners/{partner_id}/users", as_=api.admin(tenant)).json()["users"]
     assert listed[0]["status"] == "departed"
     other_partner, other_tenant = api.register_partner()
     assert api.request("DELETE", f"/partners/{other_partner}/users/{created['userId']}", as_=api.admin(other_tenant)).status_code == 404
     assert api.request("DELETE", f"/partners/{partner_id}/users/{uuid.uuid4()}", as_=api.admin(tenant)).status_code == 404
+
+
+def test_removing_an_account_the_suite_did_not_create_keeps_it_in_the_directory(api: Api) -> None:
+    partner_id, tenant = api.register_partner()
+    colleague = httpx.post(
+        f"{api.host.base_url}/_dev/graph/v1.0/users",
+        headers={"Authorization": f"Bearer devhost:{tenant}"},
+        json={
+            "accountEnabled": True,
+            "displayName": "Colleague",
+            "mailNickname": "colleague",
+            "userPrincipalName": f"colleague@{api.host.graph.domains(tenant)[0]}",
+            "passwordProfile": {"password": "Existing-Pass-123"},
+        },
+    ).json()["id"]
+    # The colleague signs in once to link an MSA: the suite records them, it did not create them.
+    assert api.request("POST", "/me/msa-link", as_=api.member(tenant, colleague), json={}).status_code == 200
+    answer = api.request("DELETE", f"/partners/{partner_id}/users/{colleague}", as_=api.admin(tenant))
+    assert answer.status_code == 200
+    assert answer.json() == {"userId": colleague, "status": "departed", "directoryAccount": "kept"}
+    assert [u["id"] for u in api.host.graph.users(tenant)] == [colleague]
+    listed = api.request("GET", f"/partners/{partner_id}/users", as_=api.admin(tenant)).json()["users"]
+    assert [(u["userId"], u["status"]) for u in listed] == [(colleague, "departed")]
