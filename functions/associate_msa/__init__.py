@@ -95,7 +95,7 @@ def _callback(call: Call, params: dict[str, str]) -> func.HttpResponse:
 # The page completes with the token the portal (served from this origin, e.g. a Static Web
 # App with this Function App as its linked backend) keeps in sessionStorage. It only ever
 # writes text (textContent), and removes the code from the address bar and history first.
-TOKEN_KEY = "competency-suite.accessToken"
+TOKEN_KEY = "competency-suite.accessToken"  # noqa: S105 - a storage key, not a secret
 COMPLETE_SCRIPT = (
     "(function(){var f=document.getElementById('flow'),m=document.getElementById('message'),"
     "h=document.getElementById('title');history.replaceState(null,'',location.pathname);"
@@ -126,7 +126,8 @@ def _page(status: int, title: str, text: str, *, code: str | None = None, state:
     flow = ""
     headers = dict(HTML_HEADERS)
     if code is not None and state is not None:
-        flow = f'<div id="flow" data-code="{html.escape(code)}" data-state="{html.escape(state)}" hidden></div><script>{COMPLETE_SCRIPT}</script>'
+        data = f'data-code="{html.escape(code)}" data-state="{html.escape(state)}"'
+        flow = f'<div id="flow" {data} hidden></div><script>{COMPLETE_SCRIPT}</script>'
         headers["Content-Security-Policy"] = (
             HTML_HEADERS["Content-Security-Policy"] + f"; script-src {_script_hash(COMPLETE_SCRIPT)}; connect-src 'self'"
         )
