@@ -214,25 +214,11 @@ def meets_complexity(password: str) -> bool:
     return 8 <= len(password) <= 256 and sum(classes) >= 3
 
 
+LOG_COLUMNS = ("userPrincipalName", "displayName", "temporaryPassword", "status", "message")
+
+
 def log_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     """The one-time log file: what each user needs to sign in the first time."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["userPrincipalName", "displayName", "temporaryPassword", "status", "message"])
-    for row in rows:
-        writer.writerow(
-            [
-                _safe(row.get("userPrincipalName")),
-                _safe(row.get("displayName")),
-                row.get("temporaryPassword") or "",
-                row.get("status") or "",
-                _safe(row.get("message")),
-            ]
-        )
-    return out.getvalue()
+    from shared.domain.spreadsheet import write_csv
 
-
-def _safe(value: Any) -> str:
-    """Neutralise spreadsheet formulas in cells that came from user input."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return write_csv(LOG_COLUMNS, ([row.get(column) or "" for column in LOG_COLUMNS] for row in rows))

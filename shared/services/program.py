@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -21,6 +19,7 @@ from shared.documents import (
     partner_pk,
     utc_now,
 )
+from shared.domain.spreadsheet import write_csv
 from shared.errors import ValidationFailed
 from shared.ports import DocumentStore
 
@@ -173,24 +172,21 @@ class ProgramService:
         counted = _counted_toward(latest_evaluation, self._catalog_api())
         grace = {e["code"]: date.fromisoformat(e["acceptedUntil"]) for e in self._catalog_api().get("exams", []) if e.get("acceptedUntil")}
         today = self._clock().date()
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(
-            [
-                "userId",
-                "userPrincipalName",
-                "displayName",
-                "status",
-                "msaLinked",
-                "msaId",
-                "kind",
-                "code",
-                "title",
-                "earnedOn",
-                "expiresOn",
-                "countsToward",
-                "notCountedBecause",
-            ]
+        rows: list[list[str]] = []
+        header = (
+            "userId",
+            "userPrincipalName",
+            "displayName",
+            "status",
+            "msaLinked",
+            "msaId",
+            "kind",
+            "code",
+            "title",
+            "earnedOn",
+            "expiresOn",
+            "countsToward",
+            "notCountedBecause",
         )
         for user in sorted(users, key=lambda u: (u.display_name.lower(), u.user_id)):
             msa_id = linked.get(user.user_id)
@@ -198,7 +194,7 @@ class ProgramService:
             base = [user.user_id, user.user_principal_name, user.display_name, user.status, "yes" if msa_id else "no", msa_id or ""]
             if not items:
                 reason = "departed" if user.status != "active" else ("no achievements received" if msa_id else "MSA not linked")
-                writer.writerow([*base, "", "", "", "", "", "", reason])
+                rows.append([*base, "", "", "", "", "", "", reason])
                 continue
             for a in items:
                 accepted_until = grace.get(a.code)
@@ -221,7 +217,7 @@ class ProgramService:
                         reason = "not listed by any competency"
                     else:
                         reason = "not needed by a met requirement (see the evaluation)"
-                writer.writerow(
+                rows.append(
                     [
                         *base,
                         a.kind,
@@ -233,7 +229,7 @@ class ProgramService:
                         reason,
                     ]
                 )
-        return out.getvalue()
+        return write_csv(header, rows)
 
 
 def _codes(requirement: Mapping[str, Any]) -> set[str]:

@@ -122,3 +122,28 @@ def test_membership_not_eligible_names_the_gap(api: Api) -> None:
     assert "more" in refused.json()["detail"] and refused.json().get("gap")
     view = api.request("GET", f"/partners/{partner_id}/membership", as_=api.member(tenant)).json()
     assert view["level"] == "none" and view["eligibleLevels"] == [] and view["businessProfile"] == []
+
+
+def test_the_skills_report_and_the_log_never_hold_a_runnable_formula(api: Api) -> None:
+    partner_id, tenant = api.register_partner()
+    hostile = '=HYPERLINK("http://evil.example","open")'
+    quoted = '"' + hostile.replace('"', '""') + '"'
+    added = api.request(
+        "POST",
+        f"/partners/{partner_id}/users",
+        as_=api.admin(tenant),
+        content=("Display name,Email address\r\n" + quoted + ",h@x.com\r\nAda;=1+1,ada@x.com\r\n").encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert added.status_code == 201, added.text
+    # Someone whose token's name claim is a formula signs in (to link an MSA).
+    member = {"Authorization": "Bearer " + api.host.token(tenant, extra={"name": "@SUM(1+1)*cmd|' /C calc'!A0"})}
+    assert api.request("POST", "/me/msa-link", as_=member, json={}).status_code == 200
+    report = api.request("GET", f"/partners/{partner_id}/skills-report", as_=api.admin(tenant)).text
+    log = api.request("GET", f"/partners/{partner_id}/imports/{added.json()['importId']}/log", as_=api.admin(tenant)).text
+    for text in (report, log):
+        for separator in (",", ";", "\t"):
+            cells = [c for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for c in row]
+            assert not [c for c in cells if c.lstrip(' "')[:1] in ("=", "+", "-", "@", "\t", "\r")], (separator, text)
+    names = [r["displayName"] for r in csv.DictReader(io.StringIO(report, newline=""))]
+    assert "'" + hostile in names and "Ada;'=1+1" in names and "'@SUM(1+1)*cmd|' /C calc'!A0" in names
