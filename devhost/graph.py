@@ -149,6 +149,13 @@ class GraphStandIn:
         with self._lock:
             return dict(self._password_profiles.get((tenant, user_id), {}))
 
+    def check_password(self, tenant: str, upn: str, password: str) -> bool:
+        """Whether ``password`` signs ``upn`` in (the password it was created with)."""
+        with self._lock:
+            user = self._find_locked(tenant, upn)
+            profile = self._password_profiles.get((tenant, user["id"]), {}) if user is not None else {}
+        return bool(password) and profile.get("password") == password
+
     def users(self, tenant: str) -> list[dict[str, Any]]:
         """Copies of the users stored for ``tenant``."""
         with self._lock:
@@ -304,7 +311,7 @@ class GraphStandIn:
         elif route.startswith("/users/") and route.count("/") == 2:
             key = unquote(route[len("/users/") :])
             if method == "GET":
-                return self._get_user(tenant, key)
+                return _selected(self._get_user(tenant, key), urlsplit(path).query)
             if method == "DELETE":
                 return self._delete_user(tenant, key)
         elif route == "/domains" and method == "GET":
@@ -414,6 +421,8 @@ class GraphStandIn:
                 "surname": body.get("surname"),
                 "mail": None,
             }
+            if isinstance(body.get("onPremisesExtensionAttributes"), dict):
+                user["onPremisesExtensionAttributes"] = dict(body["onPremisesExtensionAttributes"])
             self._users.setdefault(tenant, {})[user["id"]] = user
             # Graph never returns a password; tests check what it received through this.
             self._password_profiles[(tenant, user["id"])] = dict(profile) if isinstance(profile, dict) else {}
@@ -467,6 +476,18 @@ class GraphStandIn:
                 entry["body"] = result.body
             responses.append(entry)
         return _Result(200, {"responses": responses})
+
+
+def _selected(result: _Result, query: str) -> _Result:
+    """A user as Graph returns it: onPremisesExtensionAttributes only when ``$select``-ed,
+    and with ``$select`` only the selected properties."""
+    if result.status != 200 or not isinstance(result.body, dict):
+        return result
+    select = next((unquote(v) for k, _, v in (p.partition("=") for p in query.split("&")) if unquote(k) == "$select"), None)
+    if select is None:
+        return _Result(200, {k: v for k, v in result.body.items() if k != "onPremisesExtensionAttributes"})
+    wanted = {name.strip() for name in select.split(",")} | {"id"}
+    return _Result(200, {k: v for k, v in result.body.items() if k in wanted})
 
 
 def _relative_url(url: str) -> str:

@@ -201,6 +201,9 @@ class NewDirectoryUser:
     password: str
     given_name: str | None = None
     surname: str | None = None
+    # Set on the created object, so that a later "already exists" for this name is known
+    # to be this create (a retry) rather than someone else's account.
+    marker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,12 +211,13 @@ class DirectoryUser:
     user_id: str
     user_principal_name: str
     display_name: str
+    marker: str | None = None
 
 
 @dataclass(frozen=True)
 class DirectoryResult:
-    """Outcome of one create: ``created`` (also when a retried create was reconciled by a
-    read), ``exists`` (the UPN was taken before we tried), or ``failed`` with a reason."""
+    """Outcome of one create: ``created`` (also when the UPN was taken by the object this
+    create made, known by its marker), ``exists`` (taken by another object), or ``failed``."""
 
     ref: str
     status: Literal["created", "exists", "failed"]

@@ -9,9 +9,10 @@ Creates and reads go out as ``$batch`` requests of at most 20 sub-requests, up t
 * after ``max_retries`` retries the item fails with the last reason.
 
 A create answered "Another object with the same value for property userPrincipalName
-already exists" is reconciled with a read: when an earlier attempt of the same create may
-have been applied (5xx / timeout / transport error) it is reported ``created``, otherwise
-``exists``. A whole ``$batch`` answered 429/5xx is retried with the same rules; 401/403
+already exists" is reconciled with a read: the object is this create's own (``created``)
+only if it carries the create's marker (Exchange custom attribute 15), otherwise
+``exists``; without a marker, when an earlier attempt may have been applied (5xx / timeout
+/ transport error). A whole ``$batch`` answered 429/5xx is retried with the same rules; 401/403
 raise ``DirectoryError``. Passwords and tokens are never logged.
 """
 
@@ -42,6 +43,8 @@ MAX_BATCH_SIZE = 20
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 UPN_CONFLICT_FRAGMENT = "Another object with the same value for property userPrincipalName"
+MARKER_ATTRIBUTE = "extensionAttribute15"  # of onPremisesExtensionAttributes (cloud-only users)
+_SELECT_USER = "?$select=id,userPrincipalName,displayName,onPremisesExtensionAttributes"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAYBE_APPLIED_STATUSES = frozenset({500, 502, 503, 504})
 # errors on our side of the wire: retrying cannot help
@@ -170,10 +173,13 @@ def _retry_after(headers: Any) -> float | None:
 def _to_user(body: Any) -> DirectoryUser | None:
     if not isinstance(body, dict) or not body.get("id"):
         return None
+    attributes = body.get("onPremisesExtensionAttributes")
+    marker = attributes.get(MARKER_ATTRIBUTE) if isinstance(attributes, dict) else None
     return DirectoryUser(
         user_id=str(body["id"]),
         user_principal_name=str(body.get("userPrincipalName") or ""),
         display_name=str(body.get("displayName") or ""),
+        marker=str(marker) if marker else None,
     )
 
 
@@ -223,7 +229,7 @@ class GraphDirectory:
             for i, op in enumerate(ops)
             if op.error is None and op.status == 400 and UPN_CONFLICT_FRAGMENT.lower() in _graph_message(op.response).lower()
         ]
-        reads = [_Op("GET", _user_url(users[i].user_principal_name)) for i in conflicts]
+        reads = [_Op("GET", _user_url(users[i].user_principal_name) + _SELECT_USER) for i in conflicts]
         self._execute(tenant_id, reads)
         read_by_index = dict(zip(conflicts, reads, strict=True))
 
@@ -312,6 +318,8 @@ class GraphDirectory:
             body["givenName"] = user.given_name
         if user.surname is not None:
             body["surname"] = user.surname
+        if user.marker is not None:
+            body["onPremisesExtensionAttributes"] = {MARKER_ATTRIBUTE: user.marker}
         return body
 
     @staticmethod
@@ -332,7 +340,8 @@ class GraphDirectory:
                     "failed",
                     error=f"userPrincipalName is taken but the user could not be read: {reason}",
                 )
-            return DirectoryResult(user.ref, "created" if op.maybe_applied else "exists", user=existing)
+            own = existing.marker == user.marker if user.marker is not None else op.maybe_applied
+            return DirectoryResult(user.ref, "created" if own else "exists", user=existing)
         message = _graph_message(op.response) or f"HTTP {op.status}"
         return DirectoryResult(user.ref, "failed", error=message)
 

@@ -160,7 +160,7 @@ class MsaLinkService:
         """
         self._flow(params.get("state") or "")
         if params.get("error"):
-            log.warning("MSA sign-in refused at the provider: %s", _clean(params.get("error")))
+            log.warning("MSA sign-in refused at the provider: %s", _clean(params.get("error") or ""))
             raise BadRequest(_refused(params.get("error") or ""))
         code = params.get("code") or ""
         if not code or len(code) > MAX_CODE_LENGTH:

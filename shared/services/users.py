@@ -24,12 +24,26 @@ from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
 from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
-from shared.ports import ConflictError, Directory, DirectoryError, DocumentStore, MessageQueue, NewDirectoryUser, PreconditionFailedError
+from shared.ports import (
+    ConflictError,
+    Directory,
+    DirectoryError,
+    DocumentStore,
+    MessageQueue,
+    NewDirectoryUser,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from shared.queues import IMPORT_USERS
 
 log = logging.getLogger("competency.users")
 CHUNK = 200  # rows per directory round and per progress update
 PLANNING_TIMEOUT = timedelta(seconds=60)  # a plan older than this without its import was abandoned
+# A name reserved by a plan that was never stored (its request died) is free again after
+# this; far beyond the longest request (an HTTP function answers within 230 s).
+ABANDONED_RESERVATION = timedelta(hours=1)
+RESERVATION_ROUNDS = 20
+MAX_RENAMES = 3  # a planned name taken in the directory meanwhile: pick another, this often
 
 LOG_GONE = "The log file was already downloaded or has expired; the passwords are no longer available."
 
@@ -47,6 +61,26 @@ class RemovedOut(ApiModel):
     user_id: str
     status: Literal["departed"]
     directory_account: Literal["deleted", "kept"]
+
+
+class NameReservationDoc(StoredModel):
+    """A user name one row of one import plans to create (id ``upn:{upn}``), created only if
+    absent: two imports can never plan the same name."""
+
+    doc_type = "nameReservation"
+    upn: str
+    import_id: str
+    row: int
+    reserved_at: datetime
+
+    @staticmethod
+    def doc_id(upn: str) -> str:
+        return f"upn:{upn.lower()}"
+
+
+def creation_marker(import_id: str, row: int) -> str:
+    """What a plan writes on each account it creates, to know the account as its own."""
+    return f"competency-suite:{import_id}:{row}"
 
 
 class ImportDoc(StoredModel):
@@ -210,25 +244,23 @@ class UserService:
         if to_plan:
             directory = self._directory()
             domain = self._domain(partner, directory)
-            tenant = str(partner["tenantId"])
-
-            def taken(candidates: Any) -> set[str]:
-                return set(directory.find_users(tenant, list(candidates)).keys())
-
             with _directory_call():
-                upns = rules.unique_upns([rules.base_local_part(u) for _, u in to_plan], domain, taken)
-            for (number, user), upn in zip(to_plan, upns, strict=True):
+                upns = self._reserve_names(
+                    pk, import_id, directory, str(partner["tenantId"]), [(n, rules.base_local_part(u), domain) for n, u in to_plan]
+                )
+            for number, user in to_plan:
                 passwords[str(number)] = rules.temporary_password()
                 rows.append(
                     {
                         "row": number,
                         "status": "pending",
-                        "userPrincipalName": upn,
+                        "userPrincipalName": upns[number],
+                        "baseName": rules.base_local_part(user),
                         "displayName": user.display_name,
                         "givenName": user.given_name,
                         "surname": user.surname,
                         "email": user.email,
-                        "mailNickname": rules.mail_nickname_of(upn),
+                        "mailNickname": rules.mail_nickname_of(upns[number]),
                     }
                 )
         rows.sort(key=lambda r: r["row"])
@@ -269,6 +301,72 @@ class UserService:
             self._queue.send(IMPORT_USERS, {"partnerId": partner_id, "importId": import_id})
             return import_view(ImportDoc.from_doc(stored.body)), False
         return import_view(self.run_import(partner, import_id)), True
+
+    def _reserve_names(
+        self, pk: str, import_id: str, directory: Directory, tenant: str, wanted: Sequence[tuple[int, str, str]]
+    ) -> dict[int, str]:
+        """A free user name for each (row, base local part, domain), reserved for this import.
+
+        Names are chosen against the directory and every other reservation, then each is
+        reserved with a create-if-absent; one a concurrent import reserved first is chosen
+        again. Returns row → user name.
+        """
+        rows = {row for row, _, _ in wanted}
+        reserved: set[str] = set()
+        for stored in self._store.query(pk, types=[NameReservationDoc.doc_type]):
+            if stored.body.get("importId") != import_id or stored.body.get("row") not in rows:
+                reserved.add(str(stored.body.get("upn") or "").lower())
+        chosen: dict[int, str] = {}
+        todo = list(wanted)
+        for _ in range(RESERVATION_ROUNDS):
+            held = reserved | set(chosen.values())
+
+            def taken(candidates: Any, held: set[str] = held) -> set[str]:
+                candidates = list(candidates)
+                blocked = {c for c in candidates if c in held}
+                rest = [c for c in candidates if c not in blocked]
+                return blocked | (set(directory.find_users(tenant, rest)) if rest else set())
+
+            lost: list[tuple[int, str, str]] = []
+            by_domain: dict[str, list[tuple[int, str, str]]] = {}
+            for item in todo:
+                by_domain.setdefault(item[2], []).append(item)
+            for domain, items in by_domain.items():
+                upns = rules.unique_upns([base for _, base, _ in items], domain, taken)
+                for item, upn in zip(items, upns, strict=True):
+                    if self._reserve(pk, upn, import_id, item[0]):
+                        chosen[item[0]] = upn
+                    else:
+                        reserved.add(upn)
+                        lost.append(item)
+            if not lost:
+                return chosen
+            todo = lost
+        raise Conflict("Other imports are choosing the same user names right now; retry shortly.", headers={"Retry-After": "2"})
+
+    def _reserve(self, pk: str, upn: str, import_id: str, row: int) -> bool:
+        """Create-if-absent of the name's reservation; True when this row of this import holds it."""
+        now = self._clock()
+        doc = NameReservationDoc(id=NameReservationDoc.doc_id(upn), upn=upn.lower(), import_id=import_id, row=row, reserved_at=now)
+        try:
+            self._store.create(pk, doc.to_doc())
+            return True
+        except ConflictError:
+            pass
+        stored = self._store.read(pk, doc.id)
+        if stored is None:
+            return False  # released meanwhile: choose again
+        holder = NameReservationDoc.from_doc(stored.body)
+        if (holder.import_id, holder.row) == (import_id, row):
+            return True
+        abandoned = now - holder.reserved_at > ABANDONED_RESERVATION and self._store.read(pk, ImportDoc.doc_id(holder.import_id)) is None
+        if not abandoned:
+            return False
+        try:
+            self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+            return True
+        except (PreconditionFailedError, NotFoundError):
+            return False
 
     def _resume(self, partner: Mapping[str, Any], body: Mapping[str, Any], digest: str) -> tuple[dict[str, Any], bool]:
         doc = ImportDoc.from_doc(dict(body))
@@ -329,6 +427,7 @@ class UserService:
                     password=passwords.get(str(r["row"])) or rules.temporary_password(),
                     given_name=r.get("givenName"),
                     surname=r.get("surname"),
+                    marker=creation_marker(import_id, r["row"]),
                 )
                 for r in pending
             ]
@@ -336,11 +435,16 @@ class UserService:
                 results = directory.create_users(tenant, batch)
             by_ref = {res.ref: res for res in results}
             now = self._clock()
+            taken_meanwhile: list[dict[str, Any]] = []
             for r in pending:
                 res = by_ref[str(r["row"])]
-                if res.status in ("created", "exists") and res.user is not None:
-                    # "exists" for a planned name means a previous run of this plan created
-                    # it (names were checked free when planned): reconcile, don't fail.
+                if res.status == "exists":
+                    # Someone else's account took the name after it was planned: never
+                    # claim it; choose another name (below).
+                    taken_meanwhile.append(r)
+                elif res.status == "created" and res.user is not None:
+                    # Created now, or by an earlier run of this plan (the account carries
+                    # this plan's marker).
                     r["status"] = "created"
                     r["userId"] = res.user.user_id
                     self._store.upsert(
@@ -361,10 +465,32 @@ class UserService:
                 else:
                     r["status"] = "failed"
                     r["error"] = res.error or "the directory refused this user"
+            if taken_meanwhile:
+                self._rename(pk, import_id, directory, tenant, taken_meanwhile)
             try:
                 self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
             except PreconditionFailedError:
                 continue  # a concurrent run saved progress; re-read and go on
+
+    def _rename(self, pk: str, import_id: str, directory: Directory, tenant: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows whose planned name another account took meanwhile get a new reserved name."""
+        again = [r for r in rows if r.get("renamed", 0) < MAX_RENAMES]
+        for r in rows:
+            if r not in again:
+                r["status"] = "failed"
+                r["error"] = f"the user name {r['userPrincipalName']} was taken in the directory meanwhile"
+        if not again:
+            return
+        wanted = [
+            (r["row"], r.get("baseName") or rules.mail_nickname_of(r["userPrincipalName"]), r["userPrincipalName"].rpartition("@")[2])
+            for r in again
+        ]
+        with _directory_call():
+            upns = self._reserve_names(pk, import_id, directory, tenant, wanted)
+        for r in again:
+            r["userPrincipalName"] = upns[r["row"]]
+            r["mailNickname"] = rules.mail_nickname_of(upns[r["row"]])
+            r["renamed"] = r.get("renamed", 0) + 1
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -195,3 +195,33 @@ def test_removing_an_account_the_suite_did_not_create_keeps_it_in_the_directory(
     assert [u["id"] for u in api.host.graph.users(tenant)] == [colleague]
     listed = api.request("GET", f"/partners/{partner_id}/users", as_=api.admin(tenant)).json()["users"]
     assert [(u["userId"], u["status"]) for u in listed] == [(colleague, "departed")]
+
+
+def test_concurrent_imports_of_colliding_names_each_create_their_own_account(api: Api) -> None:
+    """Eight imports at once (CSV and JSON, different keys), eight people named sam@...:
+    eight accounts, and each log's password signs in to the account its row names."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    partner_id, tenant = api.register_partner()
+
+    def run(i: int) -> tuple[str, list[dict[str, str]]]:
+        email = f"sam@company{i}.example"
+        if i % 2:
+            answer = add(api, partner_id, tenant, f"Display name,Email address\r\nSam {i},{email}\r\n", csv_body=True, key=f"k{i}")
+        else:
+            answer = add(api, partner_id, tenant, {"users": [{"displayName": f"Sam {i}", "email": email}]}, key=f"k{i}")
+        assert answer.status_code == 201, answer.text
+        log = api.request("GET", f"/partners/{partner_id}/imports/{answer.json()['importId']}/log", as_=api.admin(tenant))
+        assert log.status_code == 200, log.text
+        return answer.json()["results"][0]["userId"], log_rows(log.text)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(run, range(8)))
+    accounts = {u["userPrincipalName"]: u["id"] for u in api.host.graph.users(tenant)}
+    assert len(accounts) == 8
+    logged = [row for _, rows in outcomes for row in rows]
+    assert [row["status"] for row in logged] == ["created"] * 8
+    assert sorted(row["userPrincipalName"] for row in logged) == sorted(accounts)
+    for user_id, [row] in outcomes:
+        assert accounts[row["userPrincipalName"]] == user_id
+        assert api.host.graph.check_password(tenant, row["userPrincipalName"], row["temporaryPassword"])

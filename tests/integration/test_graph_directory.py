@@ -326,7 +326,7 @@ def test_timeouts_are_retried_then_reconciled() -> None:
                         raise httpx.ReadTimeout("timed out", request=request)
                     responses.append({"id": sub["id"], "status": 201, "body": store[upn]})
                 else:
-                    upn = sub["url"].rsplit("/", 1)[1]
+                    upn = sub["url"].split("?")[0].rsplit("/", 1)[1]
                     responses.append({"id": sub["id"], "status": 200, "body": store[upn]})
             return httpx.Response(200, json={"responses": responses})
         return httpx.Response(404)

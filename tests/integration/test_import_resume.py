@@ -3,11 +3,14 @@ same Idempotency-Key, without creating anyone twice (the real Graph adapter and 
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from devhost.graph import GraphStandIn
@@ -64,7 +67,45 @@ def test_a_crash_after_the_directory_created_users_resumes_without_duplicates(tm
     assert {r["userId"] for r in view["results"]} == {u["id"] for u in standin.users(tenant)}
     assert len(store.query(partner_pk("p1"), types=["user"])) == 25
     log = service.download_log("p1", view["importId"])
-    passwords = {line.split(",")[0]: line.split(",")[2] for line in log.splitlines()[1:]}
+    passwords = {r["userPrincipalName"]: r["temporaryPassword"] for r in csv.DictReader(io.StringIO(log, newline=""))}
     for user in standin.users(tenant):  # the log has the password each account was created with
         assert passwords[user["userPrincipalName"]] == standin.password_profile(tenant, user["id"])["password"]
+    directory.close()
+
+
+def test_a_queued_import_never_claims_an_account_created_meanwhile(tmp_path: Path, graph: tuple[GraphStandIn, str]) -> None:
+    standin, base = graph
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
+    directory = GraphDirectory(base, lambda tenant: f"devhost:{tenant}", sleep=lambda _s: None)
+    service = UserService(
+        store, SqliteMessageQueue(tmp_path / "q.sqlite3"), lambda: directory, max_rows=100, inline_rows=2, log_ttl_hours=24
+    )
+    tenant = str(uuid.uuid4())
+    partner: dict[str, Any] = {"partnerId": "p1", "tenantId": tenant}
+    rows = [{"displayName": f"Sam {i}", "email": f"sam@site{i}.example"} for i in range(3)]
+    view, finished = service.start_import(partner, rows, idempotency_key="queued", actor="admin")
+    assert not finished  # 202: continues in the background
+    planned = view["results"][0]["userPrincipalName"]
+    # Meanwhile someone creates that very name in the directory (not through the suite).
+    taken = httpx.post(
+        f"{base}/users",
+        headers={"Authorization": f"Bearer devhost:{tenant}"},
+        json={
+            "accountEnabled": True,
+            "displayName": "Someone else",
+            "mailNickname": planned.split("@")[0],
+            "userPrincipalName": planned,
+            "passwordProfile": {"password": "Their-Own-Pass-1"},
+        },
+    ).json()["id"]
+
+    done = service.run_import(partner, view["importId"])
+    results = {r["row"]: r for r in done.rows}
+    assert all(r["status"] == "created" for r in results.values())
+    assert results[1]["userId"] != taken and results[1]["userPrincipalName"] != planned
+    assert standin.check_password(tenant, planned, "Their-Own-Pass-1")  # their account untouched
+    log = service.download_log("p1", view["importId"])
+    for row in csv.DictReader(io.StringIO(log, newline="")):
+        assert standin.check_password(tenant, row["userPrincipalName"], row["temporaryPassword"])
+    assert len(standin.users(tenant)) == 4
     directory.close()
