@@ -20,6 +20,7 @@ from shared.auth import Caller, Rule
 from shared.errors import (
     BadRequest,
     Conflict,
+    InternalError,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -39,6 +40,7 @@ log = logging.getLogger("competency.http")
 
 PROBLEM_JSON = "application/problem+json"
 MAX_JSON_BYTES = 1_000_000
+MAX_JSON_DEPTH = 400
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -119,13 +121,60 @@ class Call:
         body = self.body_bytes(limit=limit)
         if not body.strip():
             raise BadRequest("The request body is empty; a JSON document is expected.")
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+        return parse_json(body)
 
     def model(self, model: type[M], *, limit: int = MAX_JSON_BYTES) -> M:
         return parse_model(model, self.json(limit=limit))
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest (``[]`` is 1), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON request body (RFC 8259): UTF-8 only, arrays and objects nested at most
+    ``MAX_JSON_DEPTH`` deep, no object with the same key twice."""
+    if b"\x00" in body or body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise BadRequest("The request body must be JSON in UTF-8; UTF-16 and UTF-32 are refused.")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The request body is not UTF-8 (byte {exc.start}).") from None
+    too_deep = BadRequest(f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep.")
+    try:
+        data = json.loads(text, object_pairs_hook=_object_without_duplicates)
+    except _DuplicateKey as exc:
+        raise BadRequest(f"The request body has the key {str(exc)[:64]!r} twice in one object.") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    return data
 
 
 def parse_model(model: type[M], data: Any) -> M:
@@ -264,15 +313,8 @@ def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> fun
         else:
             log.exception("%s failed unexpectedly", operation.name)
             response = problem_response(
-                ProblemError(
-                    "An unexpected error occurred. Quote the correlation id when reporting it.",
-                    title="Internal error",
-                    slug="internal",
-                ),
-                instance=instance,
-                cid=cid,
+                InternalError("An unexpected error occurred. Quote the correlation id when reporting it."), instance=instance, cid=cid
             )
-            response = func.HttpResponse(response.get_body(), status_code=500, headers=dict(response.headers), mimetype=PROBLEM_JSON)
     finally:
         correlation_id.reset(token)
     response.headers["X-Correlation-Id"] = cid

@@ -117,6 +117,12 @@ class UnsupportedMediaType(ProblemError):
     slug = "unsupported-media-type"
 
 
+class InternalError(ProblemError):
+    status = 500
+    title = "Internal error"
+    slug = "internal"
+
+
 class ServiceUnavailable(ProblemError):
     status = 503
     title = "Service unavailable"

@@ -168,6 +168,13 @@ def test_request_models_reject_unknown_fields(api: Api, world: World, method: st
         ("text/plain", b"hello", 415),
         ("application/json", b"[]", 400),
         ("application/json", b"x" * 3_000_000, 413),
+        ("application/json", b"[" * 1000 + b"]" * 1000, 400),  # 2 KB, a thousand deep
+        ("application/json", b'{"a":' * 401 + b"1" + b"}" * 401, 400),
+        ("application/json", b'{"asOf":"2026-10-31","asOf":"2026-10-30","metrics":[]}', 400),  # the same key twice
+        ("application/json", '{"asOf":"2026-10-31","metrics":[]}'.encode("utf-16"), 400),
+        ("application/json", '{"asOf":"2026-10-31","metrics":[]}'.encode("utf-16-le"), 400),
+        ("application/json", '{"asOf":"2026-10-31","metrics":[]}'.encode("utf-32"), 400),
+        ("application/json", '{"asOf":"2026-10-31","metrics":[]}'.encode("utf-32-be"), 400),
     ],
 )
 def test_bad_bodies_never_500(api: Api, world: World, content_type: str, content: bytes, status: int) -> None:
@@ -175,6 +182,32 @@ def test_bad_bodies_never_500(api: Api, world: World, content_type: str, content
         "PUT", f"/partners/{world.partner_id}/performance", as_=api.feed(), headers={"Content-Type": content_type}, content=content
     )
     assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == response.status_code
+
+
+def test_json_nested_400_deep_is_read_and_deeper_is_refused() -> None:
+    from functions.http import MAX_JSON_DEPTH, parse_json
+    from shared.errors import BadRequest
+
+    assert parse_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH) is not None
+    assert parse_json(b'{"a":' * (MAX_JSON_DEPTH - 1) + b"[]" + b"}" * (MAX_JSON_DEPTH - 1)) is not None
+    for deeper in (b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), b"[" * 100_000):
+        with pytest.raises(BadRequest):
+            parse_json(deeper)
+    assert parse_json('{"ä":"ü"}'.encode("utf-8-sig")) == {"ä": "ü"}  # UTF-8, with or without BOM
+
+
+def test_an_unexpected_failure_is_a_500_problem_saying_500(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.services import partners
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(partners.PartnerService, "document", broken)
+    response = api.request("GET", f"/partners/{world.partner_id}", as_=api.admin(world.tenant))
+    assert response.status_code == 500 and response.json()["status"] == 500
+    assert "boom" not in response.text
 
 
 def test_responses_carry_no_internal_fields(api: Api, world: World) -> None:
