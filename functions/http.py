@@ -80,7 +80,7 @@ def route_regex(route: str) -> re.Pattern[str]:
             pattern += f"(?:/(?P<{m.group(2)}>[^/]+))?"
         else:
             pattern += f"/(?P<{m.group(2)}>[^/]+)"
-    return re.compile("^" + pattern + "/?$")
+    return re.compile("^" + pattern + r"/?\Z")  # \Z: a trailing newline is not the end
 
 
 @dataclass
@@ -344,7 +344,7 @@ def _authorise(operation: Operation, req: func.HttpRequest) -> tuple[Caller | No
 def unmatched(path: str, method: str) -> ProblemError:
     """404, or 405 with ``Allow`` when the path exists for other methods."""
     path = "/" + path.strip("/")
-    allowed = sorted({op.method for op in OPERATIONS if route_regex(op.route).match(path)})
+    allowed = sorted({op.method for op in OPERATIONS if route_regex(op.route).fullmatch(path)})
     if allowed:
         return MethodNotAllowed(
             f"{method} is not supported on /api{path}; use {', '.join(allowed)}.",

@@ -21,7 +21,7 @@ ROLE_OPERATOR = "Program.Operator"
 ROLE_FEED = "Program.Feed"
 PROGRAM_ROLES = frozenset({ROLE_OPERATOR, ROLE_FEED})
 
-_TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch
 LEEWAY_SECONDS = 60
 
 
@@ -83,7 +83,7 @@ class TokenValidator:
                 raise Unauthorized("The token must be signed with RS256.")
             unverified = jwt.decode(token, options={"verify_signature": False})
             tenant_id = unverified.get("tid")
-            if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
+            if not isinstance(tenant_id, str) or not _TENANT_ID.fullmatch(tenant_id):
                 raise Unauthorized("The token has no valid tenant (tid) claim.")
             signing_key = self._keys().get_signing_key_from_jwt(token)
             claims = jwt.decode(

@@ -25,7 +25,7 @@ LEVEL_RANK = {"none": 0, "silver": 1, "gold": 2}
 Level = Literal["silver", "gold"]
 RequirementKind = Literal["certifiedIndividuals", "assessedIndividuals", "revenueUsd", "activeUsage", "deployedSeats", "newCustomers"]
 _ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
-_PERIOD = re.compile(r"^P(\d{1,3})M$")
+_PERIOD = re.compile(r"P(\d{1,3})M")
 
 
 class CatalogError(RuntimeError):
@@ -66,7 +66,7 @@ class Requirement(_Model):
         else:
             if self.all_of or self.any_of:
                 raise ValueError("a performance requirement has no codes")
-            if self.period is None or not _PERIOD.match(self.period):
+            if self.period is None or not _PERIOD.fullmatch(self.period):
                 raise ValueError("a performance requirement needs a period such as P12M")
         return self
 
@@ -77,7 +77,7 @@ class Requirement(_Model):
 
     @cached_property
     def months(self) -> int:
-        match = _PERIOD.match(self.period or "")
+        match = _PERIOD.fullmatch(self.period or "")
         return int(match.group(1)) if match else 0
 
     @cached_property

@@ -19,7 +19,7 @@ from pydantic.alias_generators import to_camel
 EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-NICKNAME_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$")
+NICKNAME_PATTERN = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}")
 # The CSV columns of the legacy membership center export (header names, case-insensitive).
 CSV_COLUMNS = {
     "first name": "givenName",
@@ -57,7 +57,7 @@ class UserRow(BaseModel):
     def _email(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not EMAIL_PATTERN.match(value):
+        if not EMAIL_PATTERN.fullmatch(value):
             raise ValueError("not an email address")
         return value.lower()
 
@@ -66,7 +66,7 @@ class UserRow(BaseModel):
     def _nickname(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not NICKNAME_PATTERN.match(value):
+        if not NICKNAME_PATTERN.fullmatch(value):
             raise ValueError("letters, digits and !#$%&'*+-/=?^_`{|}~. only, at most 64")
         return value
 

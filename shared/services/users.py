@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
 from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from shared.logs import correlation_id
 from shared.ports import (
     ConflictError,
     Directory,
@@ -463,8 +465,11 @@ class UserService:
                         ).to_doc(),
                     )
                 else:
+                    # The directory's own text goes to the log only, under a reference.
+                    reference = _reference()
+                    log.warning("import %s row %s: the directory refused the user [ref %s]: %s", import_id, r["row"], reference, res.error)
                     r["status"] = "failed"
-                    r["error"] = res.error or "the directory refused this user"
+                    r["error"] = f"the directory refused this user (correlation id {reference})"
             if taken_meanwhile:
                 self._rename(pk, import_id, directory, tenant, taken_meanwhile)
             try:
@@ -610,11 +615,20 @@ def _directory_call() -> Iterator[None]:
     try:
         yield
     except DirectoryError as exc:
-        raise ServiceUnavailable(f"The directory could not be reached: {exc}") from None
+        # Graph's and the token service's own text is logged, never shown to the caller.
+        reference = _reference()
+        log.warning("the directory could not be reached [ref %s]: %s", reference, exc)
+        raise ServiceUnavailable(f"The directory could not be reached; retry later (correlation id {reference}).") from None
+
+
+def _reference() -> str:
+    """The correlation id of this invocation (a new one outside an HTTP request)."""
+    current = correlation_id.get()
+    return current if current != "-" else uuid.uuid4().hex
 
 
 def _valid_id(value: str) -> bool:
-    return 0 < len(value) <= 128 and all(c.isalnum() or c in "-_." for c in value)
+    return re.fullmatch(r"[A-Za-z0-9._-]{1,128}", value) is not None
 
 
 def users_service(c: Container | None = None) -> UserService:

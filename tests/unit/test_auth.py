@@ -74,6 +74,13 @@ def test_bad_claims_are_401(issuer_site, claims, detail) -> None:
         validator(base).validate(bearer(token))
 
 
+def test_a_tenant_id_with_a_trailing_newline_is_401(issuer_site) -> None:
+    issuer, base = issuer_site
+    token = issuer.mint(base_url=base, tenant_id="t1\n")  # signed, with a matching issuer
+    with pytest.raises(Unauthorized, match="tenant"):
+        validator(base).validate(bearer(token))
+
+
 def test_clock_skew_within_60_seconds_is_tolerated(issuer_site) -> None:
     issuer, base = issuer_site
     token = issuer.mint(base_url=base, tenant_id="t1", extra={"exp": int(time.time()) - 30})
