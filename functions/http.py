@@ -213,8 +213,8 @@ def csv_attachment(content: str, filename: str) -> func.HttpResponse:
     return func.HttpResponse(content, status_code=200, mimetype="text/csv", charset="utf-8", headers=headers)
 
 
-def no_content() -> func.HttpResponse:
-    return func.HttpResponse(status_code=204, headers=dict(SECURITY_HEADERS))
+def no_content(headers: Mapping[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(status_code=204, headers={**SECURITY_HEADERS, **(headers or {})})
 
 
 def problem_response(error: ProblemError, *, instance: str | None = None, cid: str | None = None) -> func.HttpResponse:

@@ -145,14 +145,17 @@ def list_users(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="The employee leaves: departed and no longer counted; the directory account is deleted only if the suite created it",
     tags=["users"],
-    response="shared.services.users:RemovedOut",
+    status=204,
 )
 def remove_user(call: Call) -> func.HttpResponse:
+    """204 as the contract fixes it; the ``Directory-Account`` header says whether the
+    directory account was deleted (the suite created it) or kept."""
+    from functions.http import no_content
     from shared.services.users import users_service
 
     assert call.partner is not None
     removed = users_service().remove_user(call.partner, call.path("userId"))
-    return json_response(removed.model_dump(by_alias=True))
+    return no_content(headers={"Directory-Account": removed.directory_account})
 
 
 @bp.function_name("import_users")

@@ -37,7 +37,7 @@ def test_an_employee_leaves_and_the_renewal_at_risk_alert_reaches_the_logic_app_
     assert bought.status_code == 201, bought.text
     assert {"competencyId": "cloud-platform", "level": "silver"} in bought.json()["businessProfile"]
 
-    assert api.request("DELETE", f"/partners/{partner_id}/users/{user}", as_=api.admin(tenant)).status_code == 200
+    assert api.request("DELETE", f"/partners/{partner_id}/users/{user}", as_=api.admin(tenant)).status_code == 204
     second = api.request("POST", f"/partners/{partner_id}/evaluations", as_=api.operator()).json()
     assert next(c for c in second["competencies"] if c["competencyId"] == "cloud-platform")["atRisk"] is True
 
