@@ -18,6 +18,7 @@ import ipaddress
 import json
 import logging
 import math
+import re
 import socket
 import ssl
 import threading
@@ -151,21 +152,39 @@ class _Refused(Exception):
 
 
 class _DeadlineReader(io.RawIOBase):
-    """Socket reads that fail once ``deadline`` (monotonic seconds) has passed."""
+    """Socket reads that fail once ``deadline`` (monotonic seconds) has passed, or, while a
+    body is read, once fewer bytes have come than the minimum rate asks for (Kestrel's rule)."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.deadline = math.inf
+        self._rate: tuple[float, float] | None = None  # (when the rate starts to count, bytes per second)
+        self._received = 0
+
+    def expect_body(self, limits: Limits) -> None:
+        self._rate = (time.monotonic() + limits.body_grace_seconds, limits.min_body_bytes_per_second)
+        self._received = 0
+        self.deadline = math.inf
+
+    def expect_nothing(self, deadline: float) -> None:
+        self._rate = None
+        self.deadline = deadline
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        remaining = self.deadline - time.monotonic()
+        deadline = self.deadline
+        if self._rate is not None:
+            counts_from, rate = self._rate
+            deadline = min(deadline, counts_from + self._received / rate)
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError("read deadline passed")
+            raise TimeoutError("the request did not arrive in time")
         self._sock.settimeout(min(remaining, 3600.0))
-        return self._sock.recv_into(buffer)
+        count = self._sock.recv_into(buffer)
+        self._received += count
+        return count
 
 
 class _Server(ThreadingHTTPServer):
@@ -251,7 +270,7 @@ def make_server(
         def handle_one_request(self) -> None:
             # Idle between requests for at most keep_alive_seconds, then the request line and
             # headers must arrive within headers_seconds.
-            self._reader.deadline = time.monotonic() + lim.keep_alive_seconds
+            self._reader.expect_nothing(time.monotonic() + lim.keep_alive_seconds)
             try:
                 waiting = self.rfile.peek(1)  # type: ignore[attr-defined]
             except (OSError, ValueError):
@@ -259,8 +278,7 @@ def make_server(
             if not waiting:
                 self.close_connection = True
                 return
-            self._reader.deadline = time.monotonic() + lim.headers_seconds
-            self.connection.settimeout(lim.send_seconds)
+            self._reader.expect_nothing(time.monotonic() + lim.headers_seconds)
             super().handle_one_request()
 
         def handle_expect_100(self) -> bool:
@@ -290,16 +308,13 @@ def make_server(
                 raise _Refused(413, f"The request body is larger than {lim.max_body_bytes} bytes.")
             return declared
 
-        def _read(self, size: int, started: float, received: int) -> bytes:
-            # Kestrel's rule: after the grace period, the body must keep coming at the minimum rate.
-            self._reader.deadline = started + lim.body_grace_seconds + (received + size) / lim.min_body_bytes_per_second
+        def _read(self, size: int) -> bytes:
             data: bytes = self.rfile.read(size)
             if len(data) < size:
                 raise _Refused(400, "The connection closed before the request body was complete.")
             return data
 
-        def _readline(self, started: float, received: int) -> bytes:
-            self._reader.deadline = started + lim.body_grace_seconds + (received + 1) / lim.min_body_bytes_per_second
+        def _readline(self) -> bytes:
             line: bytes = self.rfile.readline(1024)
             if not line.endswith(b"\n"):
                 raise _Refused(400, "A chunk header is not valid.")
@@ -307,31 +322,28 @@ def make_server(
 
         def _body(self) -> bytes:
             declared = self._declared_length()
-            started = time.monotonic()
+            self._reader.expect_body(lim)
+            chunks: list[bytes] = []
+            received = 0
             if declared is not None:
-                body, received = b"", 0
-                chunks = []
                 while received < declared:
-                    chunk = self._read(min(65536, declared - received), started, received)
-                    chunks.append(chunk)
-                    received += len(chunk)
-                return body.join(chunks)
-            chunks, received = [], 0
+                    chunks.append(self._read(min(65536, declared - received)))
+                    received += len(chunks[-1])
+                return b"".join(chunks)
             while True:
-                line = self._readline(started, received)
-                try:
-                    size = int(line.split(b";")[0].strip(), 16)
-                except ValueError:
-                    raise _Refused(400, "A chunk size is not valid.") from None
+                digits = self._readline().split(b";")[0].strip()
+                if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", digits):
+                    raise _Refused(400, "A chunk size is not valid.")
+                size = int(digits, 16)
                 if size == 0:
-                    while self._readline(started, received).strip():  # trailers
+                    while self._readline().strip():  # trailers
                         pass
                     return b"".join(chunks)
                 if received + size > lim.max_body_bytes:
                     raise _Refused(413, f"The request body is larger than {lim.max_body_bytes} bytes.")
-                chunks.append(self._read(size, started, received))
+                chunks.append(self._read(size))
                 received += size
-                if self._read(2, started, received) != b"\r\n":
+                if self._read(2) != b"\r\n":
                     raise _Refused(400, "A chunk does not end with CRLF.")
 
         def _refuse(self, refused: _Refused) -> None:
@@ -339,6 +351,7 @@ def make_server(
             self._send(Response.json({"error": refused.reason, "status": refused.status}, refused.status, {"Connection": "close"}))
 
         def _send(self, response: Response) -> None:
+            self.connection.settimeout(lim.send_seconds)
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
@@ -359,7 +372,7 @@ def make_server(
             except (TimeoutError, OSError, ValueError):
                 self._refuse(_Refused(408, "The request body did not arrive in time."))
                 return
-            self._reader.deadline = math.inf
+            self._reader.expect_nothing(math.inf)
             parts = urlsplit(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
             address: Any = self.server.server_address

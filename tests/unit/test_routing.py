@@ -216,6 +216,17 @@ def test_the_query_reaches_the_function_as_the_host_passes_it() -> None:
     assert (unknown.status, unknown.body) == (404, b"")
 
 
+def test_the_admin_api_runs_timers_for_this_machine_only() -> None:
+    host = FunctionHost(app_of(_bp(("echo", "echo", ["GET"]))), queue=_no_queue, config=HostConfig())
+
+    def admin(client: str) -> int:
+        path = "/admin/functions/no_such_timer"
+        return host.handle(Request("POST", path, {}, {"host": "localhost"}, b"", "http://localhost", full_path=path, client=client)).status
+
+    assert admin("192.0.2.7") == 403  # in Azure the admin API needs the master key
+    assert admin("127.0.0.1") == 404
+
+
 def _no_queue() -> MessageQueue:
     raise AssertionError("no queue in these tests")
 
