@@ -153,13 +153,17 @@ def test_bodies_over_the_cap_are_refused_before_they_are_read() -> None:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n")
         assert status_of(answer(sock)) == 400
         assert echo.calls == calls
-        assert httpx.get(f"{url}?q=" + "x" * 4100).status_code == 414
 
 
-def test_the_default_limits_are_the_functions_hosts() -> None:
-    limits = Limits()
-    assert (limits.max_body_bytes, limits.max_url_bytes) == (104_857_600, 4096)  # 100 MB, 4 KB
-    assert (limits.headers_seconds, limits.body_grace_seconds, limits.min_body_bytes_per_second) == (30.0, 5.0, 240.0)  # Kestrel
+def test_by_default_the_limits_are_the_functions_hosts() -> None:
+    # 100 MB of body (104,857,600 bytes) and 4 KB of URL, as the Functions host allows.
+    with serving(Echo()) as port:
+        sock = raw(port)
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 104857601\r\n\r\n")
+        assert status_of(answer(sock)) == 413
+        url = f"http://127.0.0.1:{port}/echo?q="
+        assert httpx.get(url + "x" * (4096 - len("/echo?q="))).status_code == 200
+        assert httpx.get(url + "x" * (4097 - len("/echo?q="))).status_code == 414
 
 
 # --- connections cannot hold threads without bound -----------------------------------------------
