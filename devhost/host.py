@@ -39,6 +39,7 @@ from shared.ports import MessageQueue, QueueMessage
 log = logging.getLogger("devhost")
 
 _SETTING_REF = re.compile(r"%([A-Za-z0-9_]+)%")
+UNBOUNDED = 1_000_000
 
 
 class StartupError(RuntimeError):
@@ -81,8 +82,8 @@ class HostConfig:
     max_dequeue_count: int = 5
     max_polling_interval: float = 2.0
     route_prefix: str = "api"
-    max_concurrent_requests: int = 100
-    max_outstanding_requests: int = 200
+    max_concurrent_requests: int = UNBOUNDED  # the host's defaults
+    max_outstanding_requests: int = UNBOUNDED
 
     @classmethod
     def from_host_json(cls, path: Path) -> HostConfig:
@@ -103,7 +104,7 @@ class HostConfig:
 def _limit(value: Any) -> int:
     """host.json's -1 (or nothing) means unbounded."""
     number = int(value) if value is not None else -1
-    return number if number > 0 else 1_000_000
+    return number if number > 0 else UNBOUNDED
 
 
 def _timespan_seconds(text: str) -> int:
@@ -154,6 +155,11 @@ class FunctionHost:
         finally:
             with self._outstanding_lock:
                 self._outstanding -= 1
+
+    @property
+    def outstanding(self) -> int:
+        """HTTP requests held now: running or waiting for a maxConcurrentRequests slot."""
+        return self._outstanding
 
     def _call(
         self, name: str, run: Callable[[func.HttpRequest], func.HttpResponse], request: Request, route_params: dict[str, str]

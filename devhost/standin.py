@@ -161,12 +161,12 @@ class _DeadlineReader(io.RawIOBase):
         self._rate: tuple[float, float] | None = None  # (when the rate starts to count, bytes per second)
         self._received = 0
 
-    def expect_body(self, limits: Limits) -> None:
+    def read_at_min_rate(self, limits: Limits) -> None:
         self._rate = (time.monotonic() + limits.body_grace_seconds, limits.min_body_bytes_per_second)
         self._received = 0
         self.deadline = math.inf
 
-    def expect_nothing(self, deadline: float) -> None:
+    def read_by(self, deadline: float) -> None:
         self._rate = None
         self.deadline = deadline
 
@@ -270,7 +270,7 @@ def make_server(
         def handle_one_request(self) -> None:
             # Idle between requests for at most keep_alive_seconds, then the request line and
             # headers must arrive within headers_seconds.
-            self._reader.expect_nothing(time.monotonic() + lim.keep_alive_seconds)
+            self._reader.read_by(time.monotonic() + lim.keep_alive_seconds)
             try:
                 waiting = self.rfile.peek(1)  # type: ignore[attr-defined]
             except (OSError, ValueError):
@@ -278,7 +278,7 @@ def make_server(
             if not waiting:
                 self.close_connection = True
                 return
-            self._reader.expect_nothing(time.monotonic() + lim.headers_seconds)
+            self._reader.read_by(time.monotonic() + lim.headers_seconds)
             super().handle_one_request()
 
         def handle_expect_100(self) -> bool:
@@ -322,7 +322,7 @@ def make_server(
 
         def _body(self) -> bytes:
             declared = self._declared_length()
-            self._reader.expect_body(lim)
+            self._reader.read_at_min_rate(lim)
             chunks: list[bytes] = []
             received = 0
             if declared is not None:
@@ -372,7 +372,7 @@ def make_server(
             except (TimeoutError, OSError, ValueError):
                 self._refuse(_Refused(408, "The request body did not arrive in time."))
                 return
-            self._reader.expect_nothing(math.inf)
+            self._reader.read_by(math.inf)
             parts = urlsplit(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
             address: Any = self.server.server_address

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -225,6 +228,33 @@ def test_the_admin_api_runs_timers_for_this_machine_only() -> None:
 
     assert admin("192.0.2.7") == 403  # in Azure the admin API needs the master key
     assert admin("127.0.0.1") == 404
+
+
+def test_the_hosts_http_throttles_apply() -> None:
+    # maxConcurrentRequests functions run at once; beyond maxOutstandingRequests the host answers 429.
+    release = threading.Event()
+    bp = func.Blueprint()
+
+    @bp.function_name("slow")
+    @bp.route(route="slow", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    def slow(req: func.HttpRequest) -> func.HttpResponse:
+        release.wait(5)
+        return func.HttpResponse("done")
+
+    host = FunctionHost(app_of(bp), queue=_no_queue, config=HostConfig(max_concurrent_requests=1, max_outstanding_requests=2))
+
+    def call() -> int:
+        return host.handle(Request("GET", "/api/slow", {}, {}, b"", "http://localhost", full_path="/api/slow", client="127.0.0.1")).status
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.submit(call), pool.submit(call)  # one runs, one waits its turn
+        deadline = time.monotonic() + 5
+        while host.outstanding < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert call() == 429
+        release.set()
+        assert (first.result(), second.result()) == (200, 200)
+    assert call() == 200
 
 
 def _no_queue() -> MessageQueue:
