@@ -48,10 +48,11 @@ bench: install
 openapi: install
 	$(PY) -m functions.openapi
 
-# Re-pin after editing pyproject.toml: requirements.txt (Azure's build) and the dev lock.
+# Re-pin after editing pyproject.toml: requirements.txt (Azure's build) and the dev lock. Neither
+# names this machine's package indexes: Azure's build resolves from PyPI.
 lock:
-	$(PY) -m piptools compile --quiet --strip-extras --no-header --output-file requirements.txt pyproject.toml
-	$(PY) -m piptools compile --quiet --strip-extras --no-header --extra dev --output-file requirements-dev.txt pyproject.toml
+	$(PY) -m piptools compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links --output-file requirements.txt pyproject.toml
+	$(PY) -m piptools compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links --extra dev --output-file requirements-dev.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) node_modules $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

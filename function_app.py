@@ -16,6 +16,8 @@ from shared.settings import get_settings
 get_settings()  # fail fast: a bad setting stops start-up, naming it
 install_redaction()
 
+BLUEPRINTS = (add_users.bp, associate_msa.bp, evaluate.bp, alerts.bp, platform.bp)
+
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-for blueprint in (add_users.bp, associate_msa.bp, evaluate.bp, alerts.bp, platform.bp):
+for blueprint in BLUEPRINTS:
     app.register_functions(blueprint)

@@ -18,6 +18,7 @@ from devhost.standin import Request, Response, make_server, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 MSA_CLIENT_ID = "00000000-0000-0000-0000-00000000c1d0"
+LOCAL_EVALUATION_SCHEDULE = "0 0 2 * * *"
 
 
 class LocalHost:
@@ -124,6 +125,9 @@ class LocalHost:
 
     def _settings(self) -> dict[str, str]:
         values = {
+            # What local.settings.json would hold: a trigger's %EVALUATION_SCHEDULE% resolves
+            # from app settings only (an unset one stops start-up, as in Azure).
+            "EVALUATION_SCHEDULE": os.environ.get("EVALUATION_SCHEDULE") or LOCAL_EVALUATION_SCHEDULE,
             "DATA_DIR": str(self.data_dir),
             "AUTH_ISSUER": issuer_template(self.base_url),
             "AUTH_JWKS_URL": jwks_url(self.base_url),

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from devhost.standin import Request, Response
+from devhost.standin import Request, Response, local_only
 
 PREFIX = "/_dev/entra"
 AUDIENCE = "api://competency-suite"
@@ -127,7 +127,10 @@ class EntraStandIn:
                 }
             )
         if request.method == "POST" and request.path == "/token":
-            # Development mint (the local host only listens on loopback).
+            # The development mint: for whoever sits at this machine, whatever address the host binds.
+            refused = local_only(request, json_body=True)
+            if refused is not None:
+                return refused
             try:
                 body = json.loads(request.body or b"{}")
                 token = self.issuer.mint(

@@ -19,7 +19,8 @@ selects that tenant, any other non-empty token selects ``default``. Faults can b
 
 Throttle/unavailable faults are drawn for each top-level request and, independently,
 for each sub-request of a batch. ``GET /_dev/graph/stats`` and ``POST /_dev/graph/reset``
-are helpers for tests and the local host.
+are helpers for tests and the local host. ``faults``, ``stats`` and ``reset`` answer only a
+caller on this machine (``standin.local_only``); ``POST /faults`` takes ``application/json``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from devhost.standin import Request, Response
+from devhost.standin import Request, Response, local_only
 
 API_VERSION = "/v1.0"
 MAX_BATCH_REQUESTS = 20
@@ -187,6 +188,10 @@ class GraphStandIn:
 
     def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
+        if path in ("/stats", "/faults", "/reset"):  # test helpers: from this machine only
+            refused = local_only(request, json_body=path == "/faults")
+            if refused is not None:
+                return refused
         if path == "/stats" and request.method == "GET":
             with self._lock:
                 stats = {

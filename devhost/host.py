@@ -1,10 +1,14 @@
 """Runs a ``FunctionApp`` the way the Functions host would, from its own registrations.
 
-HTTP triggers are matched by their route templates (literal segments before parameters,
-catch-all last, as ASP.NET routing orders them); timers fire on their NCRONTAB schedules;
-queue triggers poll the suite's queue port with ``host.json``'s batch size, visibility
-timeout and maxDequeueCount (poison queue). ``POST /admin/functions/{name}`` runs a
-non-HTTP function now, like the Functions admin API.
+HTTP requests go through the host's route table (``devhost.routing``: function-name order,
+first match wins, ``routePrefix`` of host.json, no answer of its own but an empty 404) and
+the host's throttles (``maxConcurrentRequests``; beyond ``maxOutstandingRequests`` a 429).
+The function sees the query as the host passes it (empty values absent). ``%SETTING%`` in a
+trigger resolves from the app settings (the environment) only; one that does not resolve
+stops start-up, naming the function and the setting. Timers fire on their NCRONTAB
+schedules; queue triggers poll the suite's queue port with ``host.json``'s batch size,
+visibility timeout and maxDequeueCount (poison queue). ``POST /admin/functions/{name}`` runs
+a timer now, like the Functions admin API (from loopback only; in Azure it needs the master key).
 """
 
 from __future__ import annotations
@@ -21,35 +25,41 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode
 
 import azure.functions as func
-from azure.functions.decorators.http import HttpTrigger
 from azure.functions.decorators.queue import QueueTrigger
 from azure.functions.decorators.timer import TimerTrigger
 from azure.functions.timer import TimerRequest
 
 from devhost.ncrontab import Schedule
-from devhost.standin import Request, Response
-from functions.http import route_regex
+from devhost.routing import RouteTable, indexed_functions, query_params
+from devhost.standin import Request, Response, is_local
 from shared.ports import MessageQueue, QueueMessage
 
 log = logging.getLogger("devhost")
 
 _SETTING_REF = re.compile(r"%([A-Za-z0-9_]+)%")
+UNBOUNDED = 1_000_000
 
 
-def resolve_setting_refs(text: str) -> str:
-    """``%NAME%`` → the app setting's value, as the Functions host does for binding values."""
+class StartupError(RuntimeError):
+    """The host would not run the app as configured; the message says which function and why."""
+
+
+def resolve_setting_refs(text: str, function_name: str) -> str:
+    """``%NAME%`` → the app setting's value, as the Functions host resolves binding values.
+
+    Only app settings count (the environment): a default the suite's own settings would fall
+    back to is not seen by the host, so an unset setting stops start-up here as it does there.
+    """
 
     def lookup(m: re.Match[str]) -> str:
         value = os.environ.get(m.group(1))
-        if value is None:
-            from shared.settings import get_settings
-
-            value = str(getattr(get_settings(), m.group(1).lower(), "") or "")
         if not value:
-            raise ValueError(f"the app setting {m.group(1)} is not set")
+            raise StartupError(
+                f"the '{function_name}' function is in error: '%{m.group(1)}%' does not resolve to a value;"
+                f" set the app setting {m.group(1)}"
+            )
         return value
 
     return _SETTING_REF.sub(lookup, text)
@@ -66,37 +76,35 @@ class _DevQueueMessage(func.QueueMessage):
 
 
 @dataclass(frozen=True)
-class HttpRoute:
-    name: str
-    template: str
-    methods: frozenset[str]
-    regex: re.Pattern[str]
-    run: Callable[[func.HttpRequest], func.HttpResponse]
-
-    @property
-    def precedence(self) -> tuple[int, int, int]:
-        parts = self.template.strip("/").split("/")
-        catch_all = any(p.startswith("{*") for p in parts)
-        literals = sum(1 for p in parts if not p.startswith("{"))
-        return (1 if catch_all else 0, -literals, -len(parts))
-
-
-@dataclass(frozen=True)
 class HostConfig:
     batch_size: int = 16
     visibility_timeout: int = 30
     max_dequeue_count: int = 5
     max_polling_interval: float = 2.0
+    route_prefix: str = "api"
+    max_concurrent_requests: int = UNBOUNDED  # the host's defaults
+    max_outstanding_requests: int = UNBOUNDED
 
     @classmethod
     def from_host_json(cls, path: Path) -> HostConfig:
-        queues = json.loads(path.read_text()).get("extensions", {}).get("queues", {})
+        extensions = json.loads(path.read_text()).get("extensions", {})
+        queues = extensions.get("queues", {})
+        http = extensions.get("http", {})
         return cls(
             batch_size=int(queues.get("batchSize", 16)),
             visibility_timeout=_timespan_seconds(queues.get("visibilityTimeout", "00:00:30")),
             max_dequeue_count=int(queues.get("maxDequeueCount", 5)),
             max_polling_interval=min(_timespan_seconds(queues.get("maxPollingInterval", "00:00:02")), 2.0),
+            route_prefix=str(http.get("routePrefix", "api")).strip("/"),
+            max_concurrent_requests=_limit(http.get("maxConcurrentRequests")),
+            max_outstanding_requests=_limit(http.get("maxOutstandingRequests")),
         )
+
+
+def _limit(value: Any) -> int:
+    """host.json's -1 (or nothing) means unbounded."""
+    number = int(value) if value is not None else -1
+    return number if number > 0 else UNBOUNDED
 
 
 def _timespan_seconds(text: str) -> int:
@@ -108,22 +116,20 @@ class FunctionHost:
     def __init__(self, app: func.FunctionApp, *, queue: Callable[[], MessageQueue], config: HostConfig) -> None:
         self._queue = queue
         self._config = config
-        self.routes: list[HttpRoute] = []
+        self.routes = RouteTable.from_app(app, route_prefix=config.route_prefix)
         self.timers: dict[str, tuple[Schedule, Callable[..., Any]]] = {}
         self.queue_triggers: dict[str, tuple[str, Callable[..., Any]]] = {}
-        for function in app.get_functions():
+        for function in indexed_functions(app):
             trigger = function.get_trigger()
             name = str(function.get_function_name())
             user_function = function.get_user_function()
-            if isinstance(trigger, HttpTrigger):
-                methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ("GET", "POST")))
-                route = trigger.route or name
-                self.routes.append(HttpRoute(name, route, methods, route_regex(route), user_function))
-            elif isinstance(trigger, TimerTrigger):
-                self.timers[name] = (Schedule(resolve_setting_refs(trigger.schedule)), user_function)
+            if isinstance(trigger, TimerTrigger):
+                self.timers[name] = (Schedule(resolve_setting_refs(trigger.schedule, name)), user_function)
             elif isinstance(trigger, QueueTrigger):
-                self.queue_triggers[name] = (resolve_setting_refs(trigger.queue_name), user_function)
-        self.routes.sort(key=lambda r: r.precedence)
+                self.queue_triggers[name] = (resolve_setting_refs(trigger.queue_name, name), user_function)
+        self._running = threading.BoundedSemaphore(config.max_concurrent_requests)
+        self._outstanding = 0
+        self._outstanding_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="queue-worker")
@@ -131,29 +137,47 @@ class FunctionHost:
     # --- HTTP ---------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        if request.full_path.startswith("/admin/functions/") and request.method == "POST":
+        if request.full_path.lower().startswith("/admin/functions/") and request.method == "POST":
+            if not is_local(request):
+                return Response(403)
             return self._admin_invoke(request.full_path.rsplit("/", 1)[-1], request)
-        if not (request.full_path == "/api" or request.full_path.startswith("/api/")):
-            return Response.json({"title": "Not found", "status": 404, "detail": "Functions are served under /api/."}, 404)
-        sub_path = "/" + request.full_path[len("/api") :].strip("/")
-        for route in self.routes:
-            match = route.regex.match(sub_path)
-            if match and request.method in route.methods:
-                params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
-                return self._call(route, request, params)
-        return Response.json({"title": "Not found", "status": 404}, 404)
+        found = self.routes.match(request.method, request.full_path)
+        if found is None:
+            return Response(404)  # the host's own answer: no body
+        with self._outstanding_lock:
+            if self._outstanding >= self._config.max_outstanding_requests:
+                return Response(429)  # host.json maxOutstandingRequests
+            self._outstanding += 1
+        try:
+            with self._running:  # host.json maxConcurrentRequests
+                route, params = found
+                return self._call(route.name, route.run, request, params)
+        finally:
+            with self._outstanding_lock:
+                self._outstanding -= 1
 
-    def _call(self, route: HttpRoute, request: Request, route_params: dict[str, str]) -> Response:
-        query = {k: v[-1] for k, v in request.query.items()}
-        url = f"{request.base_url}{request.full_path}" + (f"?{urlencode(query)}" if query else "")
+    @property
+    def outstanding(self) -> int:
+        """HTTP requests held now: running or waiting for a maxConcurrentRequests slot."""
+        return self._outstanding
+
+    def _call(
+        self, name: str, run: Callable[[func.HttpRequest], func.HttpResponse], request: Request, route_params: dict[str, str]
+    ) -> Response:
+        url = f"{request.base_url}{request.full_path}" + (f"?{request.raw_query}" if request.raw_query else "")
         req = func.HttpRequest(
-            request.method, url, headers=dict(request.headers), params=query, route_params=route_params, body=request.body
+            request.method,
+            url,
+            headers=dict(request.headers),
+            params=query_params(request.query),
+            route_params=route_params,
+            body=request.body,
         )
         try:
-            result = route.run(req)
-        except Exception:  # the Functions host answers 500 for an unhandled exception
-            log.exception("function %s raised", route.name)
-            return Response(500, {"Content-Type": "application/problem+json"}, b'{"title":"Internal error","status":500}')
+            result = run(req)
+        except Exception:  # the Functions host answers an unhandled exception with an empty 500
+            log.exception("function %s raised", name)
+            return Response(500)
         headers = {k: v for k, v in result.headers.items()}
         if result.mimetype and not any(k.lower() == "content-type" for k in headers):
             charset = (

@@ -1,15 +1,15 @@
 """How every HTTP function is declared and run: one place for auth, errors and parsing.
 
 ``endpoint`` registers a function on a Blueprint together with its access ``Rule`` and its
-OpenAPI description; the registry it fills is what the OpenAPI document, the 404/405
-fallback and the authorisation-matrix test read, so no second routing table exists.
+OpenAPI description; the registry it fills is what the OpenAPI document and the
+authorisation-matrix test read. Routing itself is the Functions host's (``devhost.routing``
+builds the same table from the registrations), so no second routing table exists.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,8 +21,6 @@ from shared.errors import (
     BadRequest,
     Conflict,
     InternalError,
-    MethodNotAllowed,
-    NotFound,
     PayloadTooLarge,
     ProblemError,
     ServiceUnavailable,
@@ -46,7 +44,7 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-st
 
 @dataclass(frozen=True)
 class Operation:
-    """One HTTP operation as declared; read by OpenAPI, the fallback and the tests."""
+    """One HTTP operation as declared; read by OpenAPI and the tests."""
 
     name: str
     route: str  # Azure route template below /api, e.g. "partners/{partnerId}"
@@ -65,22 +63,6 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
-
-
-def route_regex(route: str) -> re.Pattern[str]:
-    """Azure route template → regex (``{name}``, ``{name?}``, ``{*rest}``)."""
-    pattern = ""
-    for part in route.strip("/").split("/"):
-        m = re.fullmatch(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(\??)(?::[^}]*)?\}", part)
-        if not m:
-            pattern += "/" + re.escape(part)
-        elif m.group(1):
-            pattern += f"(?:/(?P<{m.group(2)}>.*))?"
-        elif m.group(3):
-            pattern += f"(?:/(?P<{m.group(2)}>[^/]+))?"
-        else:
-            pattern += f"/(?P<{m.group(2)}>[^/]+)"
-    return re.compile("^" + pattern + r"/?\Z")  # \Z: a trailing newline is not the end
 
 
 @dataclass
@@ -339,15 +321,3 @@ def _authorise(operation: Operation, req: func.HttpRequest) -> tuple[Caller | No
         load_partner_by_tenant=partners.document_by_tenant,
     )
     return caller, partner
-
-
-def unmatched(path: str, method: str) -> ProblemError:
-    """404, or 405 with ``Allow`` when the path exists for other methods."""
-    path = "/" + path.strip("/")
-    allowed = sorted({op.method for op in OPERATIONS if route_regex(op.route).fullmatch(path)})
-    if allowed:
-        return MethodNotAllowed(
-            f"{method} is not supported on /api{path}; use {', '.join(allowed)}.",
-            headers={"Allow": ", ".join(allowed)},
-        )
-    return NotFound(f"No operation at /api{path}.")

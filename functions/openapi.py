@@ -38,7 +38,6 @@ _STATUS_TEXT = {
     401: "No token, or a token that is not valid",
     403: "The caller lacks the needed role",
     404: "Not found (or not visible to the caller)",
-    405: "Method not allowed",
     409: "Conflict",
     410: "Gone",
     412: "Precondition failed",

@@ -81,12 +81,6 @@ class NotFound(ProblemError):
     slug = "not-found"
 
 
-class MethodNotAllowed(ProblemError):
-    status = 405
-    title = "Method not allowed"
-    slug = "method-not-allowed"
-
-
 class Conflict(ProblemError):
     status = 409
     title = "Conflict"

@@ -1,12 +1,16 @@
-"""Operations of the platform itself: liveness, the OpenAPI document, the problem fallback."""
+"""Operations of the platform itself: liveness and the OpenAPI document.
+
+There is no catch-all route: the Functions host tries routes in function-name order and the
+first match wins, so a catch-all would answer for every function named after it. Unknown
+paths and methods get the host's own 404.
+"""
 
 from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import Call, endpoint, json_response, problem_response, unmatched
+from functions.http import Call, endpoint, json_response
 from shared.auth import PUBLIC
-from shared.logs import new_correlation_id
 
 bp = func.Blueprint()
 
@@ -35,17 +39,3 @@ def openapi(call: Call) -> func.HttpResponse:
         mimetype="application/json",
         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
-
-
-@bp.function_name("fallback")
-@bp.route(
-    route="{*path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-    auth_level=func.AuthLevel.ANONYMOUS,
-)
-def fallback(req: func.HttpRequest) -> func.HttpResponse:
-    """Unknown routes and methods answer with a problem, like every other error."""
-    cid = new_correlation_id(req.headers.get("x-correlation-id"))
-    response = problem_response(unmatched(req.route_params.get("path") or "", req.method), cid=cid)
-    response.headers["X-Correlation-Id"] = cid
-    return response
