@@ -31,7 +31,7 @@ class StorageMessageQueue:
         # Fail fast: two attempts bounded by the timeout, not the SDK's default of four
         # attempts 15, 18 and 24 s apart with 60 s reads (a minute and more per call).
         options: dict[str, Any] = {
-            "retry_policy": LinearRetry(backoff=0.2, retry_total=1, random_jitter_range=0),
+            "retry_policy": LinearRetry(backoff=0, retry_total=1, random_jitter_range=0),
             "connection_timeout": max(0.5, timeout / 2),
             "read_timeout": max(0.5, timeout / 2),
         }
@@ -101,14 +101,15 @@ class StorageMessageQueue:
             raise QueueUnavailableError(f"Storage did not answer: {type(exc).__name__}") from None
 
     def send(self, queue: str, body: Mapping[str, Any], *, delay_seconds: int = 0) -> None:
-        data = json.dumps(dict(body)).encode()
-        self._on(queue, lambda q: q.send_message(data, visibility_timeout=delay_seconds or None))
+        self._send_raw(queue, json.dumps(dict(body)).encode(), delay_seconds=delay_seconds)
+
+    def _send_raw(self, queue: str, content: bytes, *, delay_seconds: int = 0) -> None:
+        self._on(queue, lambda q: q.send_message(content, visibility_timeout=delay_seconds or None))
 
     def send_many(self, queue: str, bodies: Iterable[Mapping[str, Any]]) -> int:
         count = 0
         for body in bodies:  # the service takes one message per request
-            data = json.dumps(dict(body)).encode()
-            self._on(queue, lambda q, data=data: q.send_message(data))
+            self.send(queue, body)
             count += 1
         return count
 
@@ -138,8 +139,8 @@ class StorageMessageQueue:
             item = QueueMessage(message.id, message.pop_receipt, body, message.dequeue_count, queue, inserted)
             if message.dequeue_count > max_dequeue_count:
                 # Dequeued too often without being deleted: park it, as the Functions host does.
-                self._on(poison_queue_name(queue), lambda q, content=message.content: q.send_message(content))
-                self._on(queue, lambda q, m=message: q.delete_message(m.id, m.pop_receipt))
+                self._send_raw(poison_queue_name(queue), message.content)
+                self.delete(item)
                 log.error("message moved to %s: %s", poison_queue_name(queue), message_identity(item))
                 continue
             received.append(item)
