@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -172,7 +173,7 @@ def register(client: Client, ca: Path) -> Partner:
     member = client.token(partner.tenant, user=user)
     start = client.call("POST", "/me/msa-link", member, json={"loginHint": f"ada-{partner.partner_id}@outlook.example"})
     assert start.status_code == 200, start.text
-    with httpx.Client(verify=str(ca), timeout=30) as browser:
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), timeout=30) as browser:
         signed_in = browser.get(start.json()["authorizationUrl"])
     callback = signed_in.headers["location"].removeprefix(client.host.base_url + "/api")
     linked = client.call("GET", callback, {"Accept": "application/json"})
