@@ -6,7 +6,7 @@ PORT ?= 7071
 DATA_DIR ?= .devdata
 PYTEST_ARGS ?=
 
-.PHONY: install browser run test lint typecheck bench openapi lock clean
+.PHONY: install browser run test lint typecheck bench soak openapi lock clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -44,6 +44,10 @@ lint: install
 
 bench: install
 	$(PY) -m bench $(if $(QUICK),--quick,)
+
+# A bounded soak on Cosmos DB and Azurite (about 3 minutes; SOAK_SECONDS to change): bench/soak.json.
+soak: install
+	$(PY) -m bench.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS),)
 
 openapi: install
 	$(PY) -m functions.openapi

@@ -34,7 +34,7 @@ from azure.functions.timer import TimerRequest
 from devhost.ncrontab import Schedule
 from devhost.routing import RouteTable, indexed_functions, query_params
 from devhost.standin import Request, Response, is_local
-from shared.ports import MessageQueue, QueueMessage
+from shared.ports import MessageQueue, QueueMessage, StoreUnavailableError
 
 log = logging.getLogger("devhost")
 
@@ -235,6 +235,9 @@ class FunctionHost:
                     visibility_timeout=self._config.visibility_timeout,
                     max_dequeue_count=self._config.max_dequeue_count,
                 )
+            except StoreUnavailableError as exc:  # an outage: one line, not a traceback per poll
+                log.warning("receiving from %s failed: the %s is unavailable: %s", queue_name, exc.dependency, exc)
+                messages = []
             except Exception:
                 log.exception("receiving from %s failed", queue_name)
                 messages = []
@@ -249,6 +252,15 @@ class FunctionHost:
     def _process(self, name: str, user_function: Callable[..., Any], message: QueueMessage) -> None:
         try:
             user_function(_DevQueueMessage(message))
+        except StoreUnavailableError as exc:  # left on the queue, retried after the timeout
+            log.warning(
+                "queue function %s: message %s (dequeue %d) waits: the %s is unavailable",
+                name,
+                message.id,
+                message.dequeue_count,
+                exc.dependency,
+            )
+            return
         except Exception:
             # Left on the queue: visible again after the timeout, poisoned after maxDequeueCount.
             log.exception("queue function %s failed on message %s (dequeue %d)", name, message.id, message.dequeue_count)

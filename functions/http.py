@@ -286,9 +286,14 @@ def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> fun
             # A write raced with another one; nothing half-done is left behind, so retrying is safe.
             response = problem_response(Conflict("The resource was changed concurrently; retry the request."), instance=instance, cid=cid)
         elif isinstance(exc, StoreUnavailableError):
-            log.warning("%s: the store is unavailable", operation.name)
+            # Name the dependency that failed (data store or message queue), not a generic one.
+            log.warning("%s: the %s is unavailable: %s", operation.name, exc.dependency, exc)
             response = problem_response(
-                ServiceUnavailable("The data store is unavailable; retry shortly.", headers={"Retry-After": "5"}),
+                ServiceUnavailable(
+                    f"The {exc.dependency} is unavailable; retry shortly.",
+                    headers={"Retry-After": "5"},
+                    extra={"dependency": exc.dependency},
+                ),
                 instance=instance,
                 cid=cid,
             )

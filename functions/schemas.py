@@ -6,8 +6,16 @@ from typing import Any
 
 HEALTH: dict[str, Any] = {
     "type": "object",
-    "required": ["status"],
-    "properties": {"status": {"const": "ok"}},
+    "required": ["status", "poisonMessages"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "poisonMessages": {
+            "type": "object",
+            "description": "Messages in each <queue>-poison queue; any is degraded (they need an operator)",
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+        "unavailable": {"type": "array", "items": {"type": "string"}, "description": "Dependencies that did not answer"},
+    },
 }
 
 OPENAPI: dict[str, Any] = {"type": "object", "required": ["openapi", "paths"]}

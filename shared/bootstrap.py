@@ -63,6 +63,7 @@ class Container:
                 key=s.cosmos_key,
                 credential=credential,
                 connection_verify=s.cosmos_connection_verify,
+                timeout=s.dependency_timeout_seconds,
             )
         from shared.adapters.sqlite_store import SqliteDocumentStore
 
@@ -78,13 +79,15 @@ class Container:
         if s.storage_connection and s.storage_connection.strip():
             from shared.adapters.storage_queue import StorageMessageQueue
 
-            return StorageMessageQueue(s.storage_connection)
+            return StorageMessageQueue(s.storage_connection, timeout=s.dependency_timeout_seconds)
         if s.storage_queue_service_uri:
             from azure.identity import DefaultAzureCredential
 
             from shared.adapters.storage_queue import StorageMessageQueue
 
-            return StorageMessageQueue(account_url=str(s.storage_queue_service_uri), credential=DefaultAzureCredential())
+            return StorageMessageQueue(
+                account_url=str(s.storage_queue_service_uri), credential=DefaultAzureCredential(), timeout=s.dependency_timeout_seconds
+            )
         from shared.adapters.sqlite_queue import SqliteMessageQueue
 
         s.data_dir.mkdir(parents=True, exist_ok=True)

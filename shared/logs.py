@@ -73,9 +73,25 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
             handler.addFilter(RedactingFilter())
     if not any(isinstance(f, RedactingFilter) for f in root.filters):
         root.addFilter(RedactingFilter())
-    # Client libraries log full URLs (a Logic App trigger URL carries its SAS signature) and
-    # request headers at INFO: keep them to warnings.
-    for name in ("httpx", "httpcore", "azure.core.pipeline.policies.http_logging_policy", "azure.identity", "msal", "urllib3"):
+    quiet_client_libraries()
+
+
+# Client libraries log full URLs (a Logic App trigger URL carries its SAS signature), request
+# headers and every request and response at INFO (the Cosmos SDK's own HTTP logging policy
+# among them, under "azure.cosmos"): keep every one of them to warnings.
+CLIENT_LOGGERS = (
+    "azure",
+    "azure.core.pipeline.policies.http_logging_policy",
+    "azure.cosmos._cosmos_http_logging_policy",
+    "httpx",
+    "httpcore",
+    "msal",
+    "urllib3",
+)
+
+
+def quiet_client_libraries() -> None:
+    for name in CLIENT_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

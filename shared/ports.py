@@ -36,7 +36,18 @@ class PreconditionFailedError(StoreError):
 
 
 class StoreUnavailableError(StoreError):
+    """A dependency did not answer in time or answered that it cannot serve now; retryable.
+
+    ``dependency`` names it for the caller (the 503's detail) and the logs."""
+
     status = 503
+    dependency = "data store"
+
+
+class QueueUnavailableError(StoreUnavailableError):
+    """The message queue (not the data store) is unavailable."""
+
+    dependency = "message queue"
 
 
 def field_parts(path: str) -> list[str]:
@@ -46,6 +57,13 @@ def field_parts(path: str) -> list[str]:
     if not all(part.replace("_", "").isalnum() for part in parts):
         raise ValueError(f"unsupported field path {path!r}")
     return parts
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A ``where`` condition: the field equals one of ``values`` (a lookup of candidates)."""
+
+    values: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -127,7 +145,8 @@ class DocumentStore(Protocol):
         descending: bool = False,
         limit: int | None = None,
     ) -> list[Stored]:
-        """Documents of one partition; ``where`` is equality on (dotted) field paths."""
+        """Documents of one partition; ``where`` is equality on (dotted) field paths, or
+        membership when the value is ``OneOf``."""
         ...
 
     def query_all(
@@ -183,8 +202,20 @@ class MessageQueue(Protocol):
     def close(self) -> None: ...
 
 
+class InvalidMessage(Exception):
+    """A queue message that can never succeed (malformed): logged and dropped, never retried."""
+
+
 def poison_queue_name(queue: str) -> str:
     return f"{queue}-poison"
+
+
+def message_identity(message: QueueMessage) -> str:
+    """How a log line names a message: queue, id, dequeue count and the ids its body carries."""
+    keys = ("partnerId", "importId", "alertId", "on")
+    body = message.body if isinstance(message.body, Mapping) else {}
+    named = " ".join(f"{k}={body[k]}" for k in keys if isinstance(body.get(k), str | int))
+    return f"queue={message.queue} id={message.id} dequeueCount={message.dequeue_count}" + (f" {named}" if named else "")
 
 
 # --- directory (user provisioning) -----------------------------------------------------------

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="Queue service URI for identity-based connections.",
     )
 
+    # Fail fast (issue 21): one store or queue call, its retries included.
+    dependency_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for one Cosmos DB or queue call (retries included) before a 503."
+    )
+
     # Entra ID bearer tokens of the HTTP API.
     auth_audience: str = Field(default="api://competency-suite", min_length=1, description="The API's application ID URI (aud).")
     auth_issuer: str = Field(
@@ -102,6 +107,9 @@ class Settings(BaseSettings):
     import_max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000, description="Largest add-users body.")
     import_inline_rows: int = Field(default=100, ge=1, le=5000, description="Imports with more rows continue in the background (queue).")
     import_log_ttl_hours: int = Field(default=24, ge=1, le=168, description="The log file's passwords are erased after this.")
+    import_stall_seconds: int = Field(
+        default=300, ge=5, le=86400, description="A running import without progress for this long is resumed (retry or sweep)."
+    )
 
     # --- alerts settings ---
     alerts_webhook_url: HttpUrl | None = Field(
@@ -116,6 +124,12 @@ class Settings(BaseSettings):
     alerts_backoff_seconds: float = Field(default=10.0, gt=0, le=3600, description="First retry delay; doubles each attempt.")
     alerts_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400, description="Longest retry delay.")
     alerts_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Webhook request timeout.")
+    alerts_max_age_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        le=30 * 86400,
+        description="A failed alert is retried every ALERTS_BACKOFF_MAX_SECONDS until this old, then reported and left failed.",
+    )
 
     @field_validator("auth_issuer")
     @classmethod

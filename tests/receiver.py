@@ -38,8 +38,8 @@ class Receiver:
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def receiver(r: Receiver | None = None) -> Iterator[Receiver]:
+    r = r or Receiver()
     server = make_server([r], port=0)
     serve_in_thread(server)
     # Shaped like a Logic App Request trigger URL: its signature is a secret.

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -49,7 +50,7 @@ def _binary(name: str) -> str:
 
 
 @contextmanager
-def _process(name: str, command: list[str], port: int, log: Path) -> Iterator[None]:
+def _process(name: str, command: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -61,8 +62,9 @@ def _process(name: str, command: list[str], port: int, log: Path) -> Iterator[No
         )
         try:
             _wait_for_port(port, process, name)
-            yield
+            yield process
         finally:
+            os.kill(process.pid, signal.SIGCONT)  # a fault test may have left it paused
             process.terminate()
             try:
                 process.wait(timeout=10)
@@ -74,11 +76,13 @@ def _process(name: str, command: list[str], port: int, log: Path) -> Iterator[No
 class CosmosServer:
     endpoint: str
     key: str = COSMOS_KEY
+    pid: int = 0  # fault tests pause it (SIGSTOP/SIGCONT)
 
 
 @dataclass(frozen=True)
 class AzuriteServer:
     connection_string: str
+    pid: int = 0
 
 
 @contextmanager
@@ -87,8 +91,8 @@ def cosmos_server(workdir: Path) -> Iterator[CosmosServer]:
     port = free_port()
     _binary("cosmosdb-server")  # installed by npm ci
     command = ["node", str(ROOT / "tests" / "cosmosdb-server.js"), "--port", str(port)]
-    with _process("cosmosdb-server", command, port, workdir / "cosmosdb-server.log"):
-        yield CosmosServer(f"https://localhost:{port}")
+    with _process("cosmosdb-server", command, port, workdir / "cosmosdb-server.log") as process:
+        yield CosmosServer(f"https://localhost:{port}", pid=process.pid)
 
 
 @contextmanager
@@ -104,8 +108,9 @@ def azurite_server(workdir: Path) -> Iterator[AzuriteServer]:
         "--disableTelemetry",
         "--skipApiVersionCheck",
     ]
-    with _process("azurite", command, port, workdir / "azurite.log"):
+    with _process("azurite", command, port, workdir / "azurite.log") as process:
         yield AzuriteServer(
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"QueueEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+            f"QueueEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};",
+            pid=process.pid,
         )

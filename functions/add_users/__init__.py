@@ -162,9 +162,10 @@ def remove_user(call: Call) -> func.HttpResponse:
 @bp.queue_trigger(arg_name="msg", queue_name="import-users", connection="AzureWebJobsStorage")
 def import_users(msg: func.QueueMessage) -> None:
     """Large imports continue here; a redelivered message resumes the same plan."""
+    from functions.messages import run_message
     from shared.services.users import import_message
 
-    import_message(msg.get_json())
+    run_message("import-users", msg, import_message)
 
 
 @bp.function_name("sweep_import_logs")
@@ -174,3 +175,13 @@ def sweep_import_logs(timer: func.TimerRequest) -> None:
     from shared.services.users import users_service
 
     users_service().sweep_logs()
+
+
+@bp.function_name("resume_imports")
+@bp.timer_trigger(schedule="30 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+def resume_imports(timer: func.TimerRequest) -> None:
+    """Running imports that made no progress for IMPORT_STALL_SECONDS continue again
+    (their queue message was never sent, or was lost)."""
+    from shared.services.users import users_service
+
+    users_service().resume_stalled()

@@ -13,17 +13,17 @@ bp = func.Blueprint()
 @bp.function_name("dispatch_alert")
 @bp.queue_trigger(arg_name="msg", queue_name="dispatch-alerts", connection="AzureWebJobsStorage")
 def dispatch_alert(msg: func.QueueMessage) -> None:
-    from shared.services.alerts import alert_service
+    from functions.messages import run_message
+    from shared.services.alerts import dispatch_message
 
-    body = msg.get_json()
-    if isinstance(body, dict) and isinstance(body.get("partnerId"), str) and isinstance(body.get("alertId"), str):
-        alert_service().dispatch(body["partnerId"], body["alertId"])
+    run_message("dispatch-alerts", msg, dispatch_message)
 
 
 @bp.function_name("sweep_alerts")
 @bp.timer_trigger(schedule="0 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
 def sweep_alerts(timer: func.TimerRequest) -> None:
-    """Pending alerts whose dispatch message was lost are dispatched again."""
+    """Pending alerts whose dispatch message was lost, and failed alerts due for their slow
+    retry, are dispatched again."""
     from shared.services.alerts import alert_service
 
     alert_service().sweep()

@@ -40,9 +40,10 @@ def nightly_evaluation(timer: func.TimerRequest) -> None:
 @bp.function_name("evaluate_partner")
 @bp.queue_trigger(arg_name="msg", queue_name="evaluate-partner", connection="AzureWebJobsStorage")
 def evaluate_partner(msg: func.QueueMessage) -> None:
+    from functions.messages import run_message
     from shared.services.evaluation import evaluate_message
 
-    evaluate_message(msg.get_json())
+    run_message("evaluate-partner", msg, evaluate_message)
 
 
 @endpoint(

@@ -15,9 +15,20 @@ from shared.auth import PUBLIC
 bp = func.Blueprint()
 
 
-@endpoint(bp, "health", "GET", name="health", rule=PUBLIC, summary="Liveness", tags=["platform"], response="functions.schemas:HEALTH")
+@endpoint(
+    bp,
+    "health",
+    "GET",
+    name="health",
+    rule=PUBLIC,
+    summary="Liveness, and messages parked in the poison queues",
+    tags=["platform"],
+    response="functions.schemas:HEALTH",
+)
 def health(call: Call) -> func.HttpResponse:
-    return json_response({"status": "ok"})
+    from shared.services.health import health_report
+
+    return json_response(health_report())
 
 
 @endpoint(

@@ -13,6 +13,7 @@ from shared.ports import (
     ConflictError,
     Document,
     NotFoundError,
+    OneOf,
     PatchOp,
     PreconditionFailedError,
     Stored,
@@ -43,18 +44,34 @@ class CosmosDocumentStore:
         key: str | None = None,
         credential: Any = None,
         connection_verify: bool = True,
+        timeout: float = 5.0,
     ) -> None:
         from azure.cosmos import CosmosClient, PartitionKey
 
-        self._client = CosmosClient(endpoint, credential=key or credential, connection_verify=connection_verify)
-        db = self._client.create_database_if_not_exists(database)
-        self._container = db.create_container_if_not_exists(container, partition_key=PartitionKey(path="/pk"))
+        # Fail fast: one call (its retries included) must fit in an HTTP request. The SDK's
+        # defaults wait out an outage (65 s reads, retried; 9 throttling retries up to 30 s),
+        # and its absolute ``timeout`` does not bound the retries: two attempts of half each.
+        half = max(1, round(timeout / 2))
+        self._client = CosmosClient(
+            endpoint,
+            credential=key or credential,
+            connection_verify=connection_verify,
+            connection_timeout=half,
+            read_timeout=half,
+            retry_total=1,
+            retry_read=1,
+            retry_connect=1,
+            retry_backoff_max=half,
+        )
+        db = self._call(self._client.create_database_if_not_exists, database)
+        self._container = self._call(db.create_container_if_not_exists, container, partition_key=PartitionKey(path="/pk"))
         self.stats = StoreStats()
 
     # --- error mapping ------------------------------------------------------------------------
 
     def _call(self, action: Any, *args: Any, **kwargs: Any) -> Any:
-        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+        """Every SDK error becomes one of the port's errors (nothing escapes as a 500)."""
+        from azure.core.exceptions import AzureError
         from azure.cosmos import exceptions
 
         try:
@@ -66,11 +83,11 @@ class CosmosDocumentStore:
         except exceptions.CosmosAccessConditionFailedError as exc:
             raise PreconditionFailedError(str(exc.message)) from None
         except exceptions.CosmosHttpResponseError as exc:
-            if exc.status_code in (408, 429, 449, 500, 503):
-                raise StoreUnavailableError(f"Cosmos DB answered {exc.status_code}") from None
-            raise
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise StoreUnavailableError(str(exc)) from None
+            # 408/429/449/5xx are transient; 401/403 (keys, RBAC) and anything else mean the
+            # store cannot serve this request now: the caller sees 503, the log says why.
+            raise StoreUnavailableError(f"Cosmos DB answered {exc.status_code}") from None
+        except AzureError as exc:  # timeouts, connection errors, the client's own timeout
+            raise StoreUnavailableError(f"Cosmos DB did not answer: {type(exc).__name__}") from None
 
     @staticmethod
     def _condition(if_match: str | None) -> dict[str, Any]:
@@ -138,6 +155,9 @@ class CosmosDocumentStore:
         for index, (field, value) in enumerate((where or {}).items()):
             if value is None:
                 clauses.append(f"(NOT IS_DEFINED({_field(field)}) OR IS_NULL({_field(field)}))")
+            elif isinstance(value, OneOf):
+                clauses.append(f"ARRAY_CONTAINS(@p{index}, {_field(field)})")
+                parameters.append({"name": f"@p{index}", "value": list(value.values)})
             else:
                 clauses.append(f"{_field(field)} = @p{index}")
                 parameters.append({"name": f"@p{index}", "value": value})
@@ -151,13 +171,17 @@ class CosmosDocumentStore:
 
     def _pages(self, pager: Any, *, cross_partition: bool) -> list[Stored]:
         results: list[Stored] = []
-        for page in self._call(pager.by_page):
+        pages = self._call(pager.by_page)
+        while True:
+            # Each page is a request: fetching it (next) is where a timeout or a 429 surfaces.
+            page = self._call(next, pages, None)
+            if page is None:
+                return results
             if cross_partition:
                 self.stats.cross_partition_queries += 1
             else:
                 self.stats.queries += 1
             results.extend(_body(item) for item in self._call(list, page))
-        return results
 
     def query(
         self,
@@ -170,7 +194,7 @@ class CosmosDocumentStore:
         limit: int | None = None,
     ) -> list[Stored]:
         sql, parameters = self._sql(partition_key, types, where, order_by, descending, limit)
-        pager = self._container.query_items(sql, parameters=parameters, partition_key=partition_key, max_item_count=1000)
+        pager = self._call(self._container.query_items, sql, parameters=parameters, partition_key=partition_key, max_item_count=1000)
         return self._pages(pager, cross_partition=False)
 
     def query_all(
@@ -183,7 +207,7 @@ class CosmosDocumentStore:
         limit: int | None = None,
     ) -> list[Stored]:
         sql, parameters = self._sql(None, types, where, order_by, descending, limit)
-        pager = self._container.query_items(sql, parameters=parameters, enable_cross_partition_query=True, max_item_count=1000)
+        pager = self._call(self._container.query_items, sql, parameters=parameters, enable_cross_partition_query=True, max_item_count=1000)
         return self._pages(pager, cross_partition=True)
 
     def dump(self) -> list[Document]:

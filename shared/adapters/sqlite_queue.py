@@ -4,6 +4,7 @@ queue) in one SQLite file, the default when no storage connection is configured.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -12,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shared.ports import NotFoundError, QueueMessage, poison_queue_name
+from shared.ports import NotFoundError, QueueMessage, message_identity, poison_queue_name
+
+log = logging.getLogger("competency.queue")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -79,6 +82,8 @@ class SqliteMessageQueue:
                             "UPDATE messages SET queue = ?, visible_at = ?, dequeue_count = 0, pop_receipt = NULL WHERE id = ?",
                             (poison_queue_name(queue), now, message_id),
                         )
+                        moved = QueueMessage(message_id, "", json.loads(body), count, queue, inserted_at)
+                        log.error("message moved to %s: %s", poison_queue_name(queue), message_identity(moved))
                         continue
                     receipt = uuid.uuid4().hex
                     self._db.execute(

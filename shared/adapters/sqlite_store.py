@@ -18,6 +18,7 @@ from shared.ports import (
     ConflictError,
     Document,
     NotFoundError,
+    OneOf,
     PatchOp,
     PreconditionFailedError,
     Stored,
@@ -211,6 +212,9 @@ class SqliteDocumentStore:
         for field, value in (where or {}).items():
             if value is None:
                 clauses.append(f"json_extract(body, '{_json_path(field)}') IS NULL")
+            elif isinstance(value, OneOf):
+                clauses.append(f"json_extract(body, '{_json_path(field)}') IN ({', '.join('?' for _ in value.values) or 'NULL'})")
+                args.extend(value.values)
             else:
                 clauses.append(f"json_extract(body, '{_json_path(field)}') = ?")
                 args.append(json.dumps(value) if isinstance(value, (dict, list)) else value)

@@ -3,8 +3,10 @@
 An alert is stored in the partner's partition before anything is sent; a dispatch message
 names it. Delivery tries each configured sink that has not yet taken it; a failure schedules
 the next attempt with exponential backoff and full jitter (a delayed queue message); after
-``ALERTS_MAX_ATTEMPTS`` the alert is ``failed`` until an operator retries it. A sweep finds
-pending alerts whose dispatch message was lost. Receivers deduplicate by the event ``id``.
+``ALERTS_MAX_ATTEMPTS`` the alert shows ``failed`` and is retried on a slow schedule (every
+``ALERTS_BACKOFF_MAX_SECONDS``) until it is ``ALERTS_MAX_AGE_SECONDS`` old; then it is
+reported and waits for an operator's retry. A sweep finds pending alerts whose dispatch
+message was lost and failed alerts due for their slow retry. Receivers deduplicate by ``id``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from shared.bootstrap import Container, container
 from shared.documents import StoredModel, iso, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
 from shared.errors import Conflict, NotFound
-from shared.ports import ConflictError, DocumentStore, MessageQueue, PreconditionFailedError
+from shared.ports import ConflictError, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
 from shared.queues import DISPATCH_ALERTS
 
 log = logging.getLogger("competency.alerts")
@@ -73,7 +75,7 @@ class AlertDoc(StoredModel):
             body["expiresOn"] = self.expires_on.isoformat()
         if self.last_error and self.delivery_state != "delivered":
             body["delivery"]["lastError"] = self.last_error
-        if self.next_attempt_at and self.delivery_state == "pending" and self.attempts:
+        if self.next_attempt_at and self.delivery_state != "delivered" and self.attempts:
             body["delivery"]["nextAttemptAt"] = iso(self.next_attempt_at)
         if self.delivered_at:
             body["delivery"]["deliveredAt"] = iso(self.delivered_at)
@@ -104,6 +106,7 @@ class AlertService:
         max_attempts: int,
         backoff_seconds: float,
         backoff_max_seconds: float,
+        max_age_seconds: float = 86400.0,
         clock: Callable[[], datetime] = utc_now,
         jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),
     ) -> None:
@@ -113,6 +116,7 @@ class AlertService:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._backoff_max = backoff_max_seconds
+        self._max_age = timedelta(seconds=max_age_seconds)
         self._clock = clock
         self._jitter = jitter
 
@@ -146,8 +150,11 @@ class AlertService:
         self._enqueue([(alert.partner_id, alert.id) for alert in created])
         return [alert.id for alert in created]
 
-    def _enqueue(self, alerts: Sequence[tuple[str, str]], *, delay_seconds: int = 0) -> None:
-        """Ask for the dispatch of (partnerId, alertId) pairs, in one request when not delayed."""
+    def _enqueue(self, alerts: Sequence[tuple[str, str]], *, delay_seconds: int = 0, strict: bool = False) -> None:
+        """Ask for the dispatch of (partnerId, alertId) pairs, in one request when not delayed.
+
+        ``strict``: a failed send is raised (the dispatcher's message is then retried, rather
+        than the alert waiting for the sweep)."""
         bodies = [{"partnerId": partner_id, "alertId": alert_id} for partner_id, alert_id in alerts]
         try:
             if delay_seconds:
@@ -156,6 +163,8 @@ class AlertService:
             elif bodies:
                 self._queue.send_many(DISPATCH_ALERTS, bodies)
         except Exception:
+            if strict:
+                raise
             # Not lost: the alerts are stored as pending and the sweep will pick them up.
             log.warning("could not enqueue %d alert(s); the sweep will dispatch them", len(bodies))
 
@@ -169,9 +178,9 @@ class AlertService:
             log.warning("alert %s of %s not found; dropping its dispatch message", alert_id, partner_id)
             return "missing"
         doc = AlertDoc.from_doc(stored.body)
-        if doc.delivery_state != "pending":
-            return doc.delivery_state
         now = self._clock()
+        if doc.delivery_state == "delivered" or (doc.delivery_state == "failed" and doc.next_attempt_at is None):
+            return doc.delivery_state  # delivered, or given up until an operator retries it
         if doc.next_attempt_at and doc.next_attempt_at > now + timedelta(seconds=1):
             return doc.delivery_state  # an early duplicate message: the scheduled one will come
         sinks = list(self._sinks())
@@ -192,7 +201,13 @@ class AlertService:
         if not errors:
             update.update(delivery_state="delivered", delivered_at=now, last_error=None, next_attempt_at=None)
         elif attempts >= self._max_attempts:
-            update.update(delivery_state="failed", last_error="; ".join(errors), next_attempt_at=None)
+            # Failed, but not given up: slow retries (the sweep sends them) until the maximum age.
+            slow = now + timedelta(seconds=self._backoff_max)
+            update.update(
+                delivery_state="failed",
+                last_error="; ".join(errors),
+                next_attempt_at=slow if slow - doc.raised_at < self._max_age else None,
+            )
         else:
             ceiling = min(self._backoff_max, self._backoff * 2 ** (attempts - 1))
             delay = max(1, round(self._jitter(ceiling)))
@@ -203,18 +218,31 @@ class AlertService:
         except PreconditionFailedError:
             return doc.delivery_state  # another dispatcher handled it concurrently
         if new.delivery_state == "pending":
-            self._enqueue([(partner_id, alert_id)], delay_seconds=delay)
+            self._enqueue([(partner_id, alert_id)], delay_seconds=delay, strict=True)
+        elif new.delivery_state == "failed" and new.next_attempt_at is None:
+            log.error(
+                "alert %s of %s given up after %d attempts over %s: %s", alert_id, partner_id, attempts, now - doc.raised_at, new.last_error
+            )
         elif new.delivery_state == "failed":
-            log.error("alert %s of %s failed after %d attempts: %s", alert_id, partner_id, attempts, new.last_error)
+            log.warning(
+                "alert %s of %s failed %d times; retrying at %s: %s", alert_id, partner_id, attempts, new.next_attempt_at, new.last_error
+            )
         return new.delivery_state
 
-    def sweep(self, *, older_than_seconds: int = 300) -> int:
-        """Re-enqueue pending alerts whose dispatch is overdue (a lost message, a crash)."""
-        cutoff = self._clock() - timedelta(seconds=older_than_seconds)
+    def sweep(self, *, older_than_seconds: int = 30) -> int:
+        """Re-enqueue pending alerts whose dispatch is overdue (a lost message, a crash) and
+        failed alerts whose slow retry is due."""
+        now = self._clock()
+        cutoff = now - timedelta(seconds=older_than_seconds)
         count = 0
         for stored in self._store.query_all(types=[AlertDoc.doc_type], where={"deliveryState": "pending"}):
             doc = AlertDoc.from_doc(stored.body)
             if doc.next_attempt_at is None or doc.next_attempt_at <= cutoff:
+                self._enqueue([(doc.partner_id, doc.alert_id)])
+                count += 1
+        for stored in self._store.query_all(types=[AlertDoc.doc_type], where={"deliveryState": "failed"}):
+            doc = AlertDoc.from_doc(stored.body)
+            if doc.next_attempt_at is not None and doc.next_attempt_at <= now:
                 self._enqueue([(doc.partner_id, doc.alert_id)])
                 count += 1
         return count
@@ -239,6 +267,13 @@ class AlertService:
             partner_pk(partner_id), types=[AlertDoc.doc_type], where=where, order_by="raisedAt", descending=True, limit=limit
         )
         return [AlertDoc.from_doc(s.body).to_api() for s in docs]
+
+
+def dispatch_message(body: Any) -> None:
+    """The dispatch queue trigger's work; a malformed message is dropped, not retried."""
+    if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("alertId"), str):
+        raise InvalidMessage("a dispatch message names a partnerId and an alertId")
+    alert_service().dispatch(body["partnerId"], body["alertId"])
 
 
 def alert_facts(inputs: Any) -> dict[str, PersonFacts]:
@@ -271,6 +306,7 @@ def alert_service(c: Container | None = None) -> AlertService:
             max_attempts=c.settings.alerts_max_attempts,
             backoff_seconds=c.settings.alerts_backoff_seconds,
             backoff_max_seconds=c.settings.alerts_backoff_max_seconds,
+            max_age_seconds=c.settings.alerts_max_age_seconds,
         )
 
     return c.service("alerts", build)

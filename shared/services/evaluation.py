@@ -30,7 +30,7 @@ from shared.documents import (
 from shared.domain import evaluation as engine
 from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
-from shared.ports import DocumentStore, MessageQueue, Stored
+from shared.ports import DocumentStore, InvalidMessage, MessageQueue, Stored
 from shared.queues import EVALUATE_PARTNER
 from shared.services.links import count_linked
 
@@ -258,13 +258,15 @@ def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
 
 
 def evaluate_message(body: Any) -> None:
-    """The queue trigger's work; a malformed message is logged and dropped, not retried."""
+    """The queue trigger's work; a malformed message is dropped (``InvalidMessage``), not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
-        log.error("dropping a malformed evaluation message")
-        return
+        raise InvalidMessage("an evaluation message names a partnerId")
     at = None
-    if isinstance(body.get("evaluatedAt"), str):
-        at = datetime.fromisoformat(body["evaluatedAt"].replace("Z", "+00:00"))
+    if body.get("evaluatedAt") is not None:
+        try:
+            at = datetime.fromisoformat(str(body["evaluatedAt"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidMessage("evaluatedAt is not an ISO 8601 date-time") from None
     run_key = body.get("runKey") if isinstance(body.get("runKey"), str) else None
     from shared.services.partners import partner_service
 

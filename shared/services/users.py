@@ -31,10 +31,14 @@ from shared.ports import (
     Directory,
     DirectoryError,
     DocumentStore,
+    InvalidMessage,
     MessageQueue,
     NewDirectoryUser,
     NotFoundError,
+    OneOf,
+    PatchOp,
     PreconditionFailedError,
+    StoreError,
 )
 from shared.queues import IMPORT_USERS
 
@@ -96,6 +100,8 @@ class ImportDoc(StoredModel):
     created_by: str
     created_at: datetime
     completed_at: datetime | None = None
+    enqueued_at: datetime | None = None  # when its background message was last sent
+    progress_at: datetime | None = None  # when a chunk was last saved
     rows: list[dict[str, Any]]  # {row, status, userPrincipalName?, userId?, error?, displayName, givenName?, surname?, email?}
 
     @staticmethod
@@ -156,6 +162,7 @@ class UserService:
         max_rows: int,
         inline_rows: int,
         log_ttl_hours: int,
+        stall_seconds: int = 300,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
@@ -164,6 +171,7 @@ class UserService:
         self._max_rows = max_rows
         self._inline_rows = inline_rows
         self._log_ttl = timedelta(hours=log_ttl_hours)
+        self._stall = timedelta(seconds=stall_seconds)
         self._clock = clock
 
     # --- adding -------------------------------------------------------------------------------
@@ -213,7 +221,7 @@ class UserService:
             import_id = str(uuid.uuid4())
 
         good, bad = rules.validate_rows(items)
-        known = self._known_by_email(partner_id)
+        known = self._known_by_email(partner_id, [user.email for _, user in good if user.email])
         rows: list[dict[str, Any]] = [{"row": e.row, "status": "failed", "error": e.error} for e in bad]
         passwords: dict[str, str] = {}
         to_plan: list[tuple[int, rules.UserRow]] = []
@@ -300,7 +308,7 @@ class UserService:
             assert existing is not None
             return self._resume(partner, existing.body, digest)
         if self._in_background(rows):
-            self._queue.send(IMPORT_USERS, {"partnerId": partner_id, "importId": import_id})
+            self._continue_in_background(pk, ImportDoc.from_doc(stored.body))
             return import_view(ImportDoc.from_doc(stored.body)), False
         return import_view(self.run_import(partner, import_id)), True
 
@@ -377,6 +385,8 @@ class UserService:
         if doc.state == "completed":
             return import_view(doc), True
         if self._in_background(doc.rows):
+            if self._stalled(doc):  # its message was never sent, or was lost: send it again
+                self._continue_in_background(partner_pk(doc.partner_id), doc)
             return import_view(doc), False  # the background run continues it
         return import_view(self.run_import(partner, doc.import_id)), True
 
@@ -384,12 +394,45 @@ class UserService:
         """Large imports continue through the queue; small ones finish in the request."""
         return sum(1 for r in rows if r["status"] == "pending") > self._inline_rows
 
-    def _known_by_email(self, partner_id: str) -> dict[str, UserDoc]:
+    # --- background continuation (issue 21) ------------------------------------------------------
+
+    def _stalled(self, doc: ImportDoc) -> bool:
+        """No message in flight (never sent) or no progress for IMPORT_STALL_SECONDS."""
+        if doc.state != "running":
+            return False
+        if doc.enqueued_at is None:
+            return True
+        last = max(t for t in (doc.created_at, doc.enqueued_at, doc.progress_at) if t is not None)
+        return self._clock() - last >= self._stall
+
+    def _continue_in_background(self, pk: str, doc: ImportDoc) -> None:
+        """Send the import's message, then note it; a failed send leaves it un-noted, so the
+        next retry (or the sweep) sends it again. A duplicate message only resumes the plan."""
+        self._queue.send(IMPORT_USERS, {"partnerId": doc.partner_id, "importId": doc.import_id})
+        with contextlib.suppress(StoreError):  # the sweep will see it as stalled and resend
+            self._store.patch(pk, doc.id, [PatchOp("set", "/enqueuedAt", iso(self._clock()))])
+
+    def resume_stalled(self) -> int:
+        """The sweep: resume every running import that made no progress for a while."""
+        count = 0
+        for stored in self._store.query_all(types=[ImportDoc.doc_type], where={"state": "running"}):
+            doc = ImportDoc.from_doc(stored.body)
+            if self._stalled(doc):
+                log.warning("import %s of %s made no progress; resuming it", doc.import_id, doc.partner_id)
+                self._continue_in_background(stored.body["pk"], doc)
+                count += 1
+        return count
+
+    def _known_by_email(self, partner_id: str, emails: Sequence[str]) -> dict[str, UserDoc]:
+        """The partner's active users with one of these emails: only the candidates are read."""
         known: dict[str, UserDoc] = {}
-        for stored in self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type]):
-            user = UserDoc.from_doc(stored.body)
-            if user.email and user.status == "active":
-                known[user.email.lower()] = user
+        candidates = sorted(set(emails))
+        for start in range(0, len(candidates), 500):
+            where = {"email": OneOf(tuple(candidates[start : start + 500]))}
+            for stored in self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type], where=where):
+                user = UserDoc.from_doc(stored.body)
+                if user.email and user.status == "active":
+                    known[user.email.lower()] = user
         return known
 
     def _domain(self, partner: Mapping[str, Any], directory: Directory) -> str:
@@ -472,6 +515,7 @@ class UserService:
                     r["error"] = f"the directory refused this user (correlation id {reference})"
             if taken_meanwhile:
                 self._rename(pk, import_id, directory, tenant, taken_meanwhile)
+            doc.progress_at = now
             try:
                 self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
             except PreconditionFailedError:
@@ -658,6 +702,7 @@ def users_service(c: Container | None = None) -> UserService:
             max_rows=c.settings.import_max_rows,
             inline_rows=c.settings.import_inline_rows,
             log_ttl_hours=c.settings.import_log_ttl_hours,
+            stall_seconds=c.settings.import_stall_seconds,
         ),
     )
 
@@ -665,8 +710,7 @@ def users_service(c: Container | None = None) -> UserService:
 def import_message(body: Any) -> None:
     """The background continuation of a large import (queue trigger)."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("importId"), str):
-        log.error("dropping a malformed import message")
-        return
+        raise InvalidMessage("an import message names a partnerId and an importId")
     from shared.services.partners import partner_service
 
     partner = partner_service().document(body["partnerId"])

@@ -10,7 +10,9 @@ from tests.e2e.conftest import Api
 def test_health_is_anonymous(api: Api) -> None:
     response = api.request("GET", "/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    assert set(body["poisonMessages"]) == {"evaluate-partner-poison", "import-users-poison", "dispatch-alerts-poison"}
+    assert body["status"] == ("degraded" if any(body["poisonMessages"].values()) else "ok")
 
 
 def test_operator_registers_and_the_partner_admin_reads_it(api: Api) -> None:

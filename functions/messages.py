@@ -1,0 +1,40 @@
+"""How every queue-triggered function runs its message: one place for the poison rules.
+
+A message that can never succeed (not JSON, a malformed field: ``InvalidMessage``) is logged
+with its identity and dropped at once; any other failure is raised so that the host retries
+it, and the last attempt says so before the host moves the message to ``<queue>-poison``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+
+from shared.ports import InvalidMessage, poison_queue_name
+
+log = logging.getLogger("competency.messages")
+
+MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
+
+
+def run_message(queue: str, msg: func.QueueMessage, work: Callable[[Any], None]) -> None:
+    identity = f"queue={queue} id={msg.id} dequeueCount={msg.dequeue_count}"
+    try:
+        body = msg.get_json()
+    except ValueError:
+        log.error("dropping message %s: its body is not JSON", identity)
+        return
+    if isinstance(body, dict):
+        named = " ".join(f"{k}={body[k]}" for k in ("partnerId", "importId", "alertId") if isinstance(body.get(k), str))
+        identity += f" {named}" if named else ""
+    try:
+        work(body)
+    except InvalidMessage as exc:
+        log.error("dropping invalid message %s: %s", identity, exc)
+    except Exception:
+        if (msg.dequeue_count or 0) >= MAX_DEQUEUE_COUNT:
+            log.error("message %s failed on its last attempt; it goes to %s", identity, poison_queue_name(queue))
+        raise
