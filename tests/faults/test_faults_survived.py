@@ -176,7 +176,10 @@ def register(client: Client, ca: Path) -> Partner:
     with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), timeout=30) as browser:
         signed_in = browser.get(start.json()["authorizationUrl"])
     callback = signed_in.headers["location"].removeprefix(client.host.base_url + "/api")
-    linked = client.call("GET", callback, {"Accept": "application/json"})
+    answer = client.call("GET", callback, {"Accept": "application/json"})
+    assert answer.status_code == 200, answer.text
+    code_and_state = {k: answer.json()[k] for k in ("code", "state")}
+    linked = client.call("POST", "/me/msa-link/complete", member, json=code_and_state)
     assert linked.status_code == 200, linked.text
     achievement = {"msaId": linked.json()["msaId"], "kind": "exam", "code": "70-533", "earnedOn": "2026-01-10"}
     assert client.call("POST", "/achievements", client.feed(), json={"achievements": [achievement]}).status_code in (200, 201)
