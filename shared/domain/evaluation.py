@@ -125,6 +125,7 @@ class LevelResult:
     override: Override | None
     met: bool = field(init=False)
     lapses_on: date | None = field(init=False)  # first day it stops being met; None when not met
+    implied_by: str | None = field(init=False, default=None)  # a higher level met: it implies this one
 
     def __post_init__(self) -> None:
         self.met = self.override is not None or any(p.met for p in self.paths)
@@ -136,6 +137,15 @@ class LevelResult:
             dates.append(self.override.expires_on + timedelta(days=1))
         self.lapses_on = max(dates)
 
+    def imply(self, higher: LevelResult) -> None:
+        """A higher level met implies this one (gold implies silver), until it lapses."""
+        if not higher.met or higher.lapses_on is None:
+            return
+        if not self.met:
+            self.met, self.lapses_on, self.implied_by = True, higher.lapses_on, higher.level
+        elif self.lapses_on is not None and higher.lapses_on > self.lapses_on:
+            self.lapses_on = higher.lapses_on
+
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "level": self.level,
@@ -143,6 +153,8 @@ class LevelResult:
             "override": self.override is not None,
             "paths": [p.to_api() for p in self.paths],
         }
+        if self.implied_by is not None:
+            out["impliedBy"] = self.implied_by
         if self.override is not None:
             out["overrideReason"] = self.override.reason
             out["overrideExpiresOn"] = self.override.expires_on.isoformat()
@@ -386,6 +398,8 @@ def _evaluate_competency(
             for p in spec.paths
         )
         levels.append(LevelResult(spec.level, paths, level_override))
+    for lower, higher in zip(reversed(levels[:-1]), reversed(levels[1:]), strict=True):
+        lower.imply(higher)  # gold implies silver: achieved, at risk, eligibility, alerts
     achieved = "none"
     for lv in levels:
         if lv.met:
@@ -403,9 +417,11 @@ def _evaluate_competency(
     spof: list[dict[str, str]] = []
     expiring: list[dict[str, str]] = []
     if key_level is not None and key_level.met:
-        contributors = sorted({u for p in key_level.paths if p.met for r in p.requirements for u in r.contributors})
+        # The key level is met by its own paths or override, or by a higher level's (implied).
+        supporting = [lv for lv in levels if LEVEL_RANK[lv.level] >= LEVEL_RANK[key_level.level] and lv.met]
+        contributors = sorted({u for lv in supporting for p in lv.paths if p.met for r in p.requirements for u in r.contributors})
         for user_id in contributors:
-            if not _still_met_without(key_level, user_id):
+            if not any(_still_met_without(lv, user_id) for lv in supporting):
                 spof.append({"userId": user_id, "displayName": people.names.get(user_id, user_id), "level": key_level.level})
         depends = key_level.lapses_on is not None and key_level.lapses_on <= horizon
         for p in key_level.paths if depends else ():
@@ -523,6 +539,7 @@ EVALUATION_SCHEMA: dict[str, Any] = {
                                 "level": {"type": "string", "enum": list(LEVELS)},
                                 "met": {"type": "boolean"},
                                 "override": {"type": "boolean"},
+                                "impliedBy": {"type": "string", "enum": list(LEVELS), "description": "met because this higher level is"},
                                 "overrideReason": {"type": "string"},
                                 "overrideExpiresOn": {"type": "string", "format": "date"},
                                 "paths": {
