@@ -18,12 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
-SKILL_KINDS = ("certifiedIndividuals", "assessedIndividuals")
+SKILL_KINDS = ("certifiedIndividuals", "assessedIndividuals", "qualifiedIndividuals")
 PERFORMANCE_KINDS = ("revenueUsd", "activeUsage", "deployedSeats", "newCustomers")
 LEVELS = ("silver", "gold")
 LEVEL_RANK = {"none": 0, "silver": 1, "gold": 2}
 Level = Literal["silver", "gold"]
-RequirementKind = Literal["certifiedIndividuals", "assessedIndividuals", "revenueUsd", "activeUsage", "deployedSeats", "newCustomers"]
+RequirementKind = Literal[
+    "certifiedIndividuals", "assessedIndividuals", "qualifiedIndividuals", "revenueUsd", "activeUsage", "deployedSeats", "newCustomers"
+]
 _ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _PERIOD = re.compile(r"P(\d{1,3})M")
 
@@ -50,6 +52,9 @@ class Requirement(_Model):
     required: float = Field(gt=0)
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
+    # The person holds every code of at least one of these sets ("all exams of one focus
+    # area", "both exams, or the certification").
+    any_of_sets: tuple[tuple[str, ...], ...] = ()
     period: str | None = None
     aggregate: Literal["sum", "latest"] = "sum"
     description: str = Field(min_length=1)
@@ -57,14 +62,16 @@ class Requirement(_Model):
     @model_validator(mode="after")
     def _shape(self) -> Requirement:
         if self.kind in SKILL_KINDS:
-            if not self.all_of and not self.any_of:
-                raise ValueError("a skill requirement needs allOf or anyOf codes")
+            if not self.all_of and not self.any_of and not self.any_of_sets:
+                raise ValueError("a skill requirement needs allOf, anyOf or anyOfSets codes")
+            if any(not s for s in self.any_of_sets):
+                raise ValueError("anyOfSets lists non-empty sets of codes")
             if self.period is not None:
                 raise ValueError("period applies to performance requirements only")
             if self.required != int(self.required):
                 raise ValueError("a number of individuals must be whole")
         else:
-            if self.all_of or self.any_of:
+            if self.all_of or self.any_of or self.any_of_sets:
                 raise ValueError("a performance requirement has no codes")
             if self.period is None or not _PERIOD.fullmatch(self.period):
                 raise ValueError("a performance requirement needs a period such as P12M")
@@ -82,7 +89,7 @@ class Requirement(_Model):
 
     @cached_property
     def codes(self) -> frozenset[str]:
-        return frozenset(self.all_of) | frozenset(self.any_of)
+        return frozenset(self.all_of) | frozenset(self.any_of) | frozenset(c for s in self.any_of_sets for c in s)
 
     @cached_property
     def sorted_codes(self) -> tuple[str, ...]:
@@ -94,6 +101,8 @@ class Requirement(_Model):
             out["allOf"] = list(self.all_of)
         if self.any_of:
             out["anyOf"] = list(self.any_of)
+        if self.any_of_sets:
+            out["anyOfSets"] = [list(s) for s in self.any_of_sets]
         if self.period:
             out["period"] = self.period
             out["aggregate"] = self.aggregate
@@ -291,6 +300,10 @@ CATALOG_SCHEMA: dict[str, Any] = {
                                                         "required": {"type": "number"},
                                                         "allOf": {"type": "array", "items": {"type": "string"}},
                                                         "anyOf": {"type": "array", "items": {"type": "string"}},
+                                                        "anyOfSets": {
+                                                            "type": "array",
+                                                            "items": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                                                        },
                                                         "period": {"type": "string"},
                                                         "aggregate": {"type": "string", "enum": ["sum", "latest"]},
                                                         "description": {"type": "string"},

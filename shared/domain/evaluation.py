@@ -260,7 +260,7 @@ class _People:
     def ranked(self, r: Requirement) -> tuple[tuple[str, ...], list[date]]:
         """Who qualifies for ``r`` (sorted) and the days their qualifications lapse (latest
         first). Memoised per code set: silver and gold, and several paths, often share one."""
-        key = (r.all_of, r.any_of)
+        key = (r.all_of, r.any_of, r.any_of_sets)
         cached = self._ranked.get(key)
         if cached is None:
             qualifying = self._qualify(r)
@@ -272,18 +272,34 @@ class _People:
         out: dict[str, date] = {}
         if r.all_of:
             candidates = set.intersection(*(self.holders.get(c, set()) for c in r.all_of))
-        else:
+        elif r.any_of:
             candidates = set().union(*(self.holders.get(c, set()) for c in r.any_of))
+        else:
+            candidates = set().union(*(self.holders.get(s[0], set()) for s in r.any_of_sets))
         for user_id in candidates:
-            codes = self.codes[user_id]
-            if any(code not in codes for code in r.all_of):
-                continue
-            any_dates = [codes[c] for c in r.any_of if c in codes]
-            if r.any_of and not any_dates:
-                continue
-            lapses = min([codes[c] for c in r.all_of] + ([max(any_dates)] if any_dates else []))
-            out[user_id] = lapses
+            lapses = qualification_lapses(r, self.codes[user_id])
+            if lapses is not None:
+                out[user_id] = lapses
         return out
+
+
+def qualification_lapses(r: Requirement, codes: Mapping[str, date]) -> date | None:
+    """The day a person holding ``codes`` (code → the day it lapses) stops qualifying for the
+    skill requirement ``r``; None when they do not qualify."""
+    if any(code not in codes for code in r.all_of):
+        return None
+    dates = [codes[c] for c in r.all_of]
+    if r.any_of:
+        any_dates = [codes[c] for c in r.any_of if c in codes]
+        if not any_dates:
+            return None
+        dates.append(max(any_dates))
+    if r.any_of_sets:
+        set_dates = [min(codes[c] for c in s) for s in r.any_of_sets if all(c in codes for c in s)]
+        if not set_dates:
+            return None
+        dates.append(max(set_dates))
+    return min(dates)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -342,12 +358,14 @@ def _gap_words(r: RequirementResult) -> str:
     if req.is_skill:
         n = int(missing)
         who = "individual" if n == 1 else "individuals"
-        verb = "holding" if req.kind == "certifiedIndividuals" else "who passed"
+        verb = "who passed" if req.kind == "assessedIndividuals" else "holding"
         parts = []
         if req.all_of:
             parts.append("all of " + ", ".join(req.all_of))
         if req.any_of:
             parts.append("one of " + ", ".join(req.any_of))
+        if req.any_of_sets:
+            parts.append("all of one of " + "; ".join(" + ".join(s) for s in req.any_of_sets))
         return f"{n} more {who} {verb} {' and '.join(parts)}"
     amount = f"{missing:,.0f}"
     return {
