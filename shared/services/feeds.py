@@ -3,11 +3,18 @@
 Achievements are stored on the person's side (partition ``msa:{msaId}``) and copied to the
 partner the MSA is linked to. The source is written before the link is read, and a relink
 writes the link before it copies: whichever runs first, the new owner ends with the copy.
+
+Feeds deliver at least once and in any order: of the records of one achievement (MSA, kind,
+code) the newest is kept, by ``earnedOn`` then ``expiresOn`` (none: never expires, the
+latest); an older record arriving late changes nothing. Every write of a source or a copy
+goes through ``keep_newest`` (ETag-guarded), so no order of deliveries and relinks loses
+the renewal.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
@@ -15,7 +22,8 @@ from pydantic import Field, field_validator, model_validator
 
 from shared.bootstrap import Container, container
 from shared.documents import AchievementDoc, ApiModel, MetricDoc, MsaLinkDoc, msa_pk, partner_pk, utc_now
-from shared.ports import DocumentStore
+from shared.domain.catalog import Catalog
+from shared.ports import ConflictError, DocumentStore, NotFoundError, PreconditionFailedError
 
 MAX_ACHIEVEMENTS_PER_BATCH = 1000
 MAX_METRICS_PER_PUT = 500
@@ -45,9 +53,39 @@ class AchievementsIn(ApiModel):
     achievements: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ACHIEVEMENTS_PER_BATCH)
 
 
+class RejectedAchievement(ApiModel):
+    index: int = Field(description="Position of the item in the request's achievements (from 0).")
+    msa_id: str | None = None
+    code: str | None = None
+    reason: str
+
+
 class AchievementsOut(ApiModel):
-    accepted: int
-    rejected: list[dict[str, Any]]
+    accepted: int = Field(description="Items that were valid (stored, or already stored as newer or equal).")
+    unchanged: int = Field(0, description="Accepted items older than (or equal to) the record already kept: nothing changed.")
+    rejected: list[RejectedAchievement]
+
+
+def _recency(body: Mapping[str, Any]) -> tuple[str, str]:
+    """How new a record of an achievement is: earnedOn, then expiresOn (none is the latest)."""
+    return str(body["earnedOn"]), str(body.get("expiresOn") or "9999-12-31")
+
+
+def keep_newest(store: DocumentStore, pk: str, doc: dict[str, Any], *, attempts: int = 8) -> bool:
+    """Write an achievement record unless the stored one is as new or newer; True when written."""
+    for _ in range(attempts):
+        current = store.read(pk, doc["id"])
+        if current is not None and _recency(current.body) >= _recency(doc):
+            return False
+        try:
+            if current is None:
+                store.create(pk, doc)
+            else:
+                store.replace(pk, doc, if_match=current.etag)
+            return True
+        except (ConflictError, PreconditionFailedError, NotFoundError):
+            continue  # written meanwhile: compare again
+    raise ConflictError("achievement record changed concurrently too often")
 
 
 class MetricIn(ApiModel):
@@ -76,23 +114,39 @@ class PerformanceOut(ApiModel):
 
 
 class FeedService:
-    def __init__(self, store: DocumentStore, known_competencies: frozenset[str]) -> None:
+    def __init__(self, store: DocumentStore, catalog: Catalog) -> None:
         self._store = store
-        self._competencies = known_competencies
+        self._catalog = catalog
+        self._competencies = frozenset(c.competency_id for c in catalog.competencies)
 
     def post_achievements(self, items: list[dict[str, Any]]) -> AchievementsOut:
         from pydantic import ValidationError
 
         accepted: list[AchievementIn] = []
-        rejected: list[dict[str, Any]] = []
+        rejected: list[RejectedAchievement] = []
         for index, item in enumerate(items):
+            msa_id = item.get("msaId") if isinstance(item, dict) and isinstance(item.get("msaId"), str) else None
+            code = item.get("code") if isinstance(item, dict) and isinstance(item.get("code"), str) else None
             try:
-                accepted.append(AchievementIn.model_validate(item))
+                achievement = AchievementIn.model_validate(item)
             except ValidationError as exc:
                 reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors(include_url=False))
-                rejected.append({"index": index, "msaId": item.get("msaId") if isinstance(item, dict) else None, "reason": reasons})
-        # The same achievement twice in one batch is one: the last one wins.
-        unique = {(a.msa_id, a.kind, a.code): a for a in accepted}
+                rejected.append(RejectedAchievement(index=index, msa_id=msa_id, code=code, reason=reasons))
+                continue
+            listed = self._catalog.exam_by_code.get(achievement.code)
+            if listed is not None and listed.kind != achievement.kind:
+                reason = f"kind: the catalog lists {achievement.code} as {listed.kind}, not {achievement.kind}"
+                rejected.append(RejectedAchievement(index=index, msa_id=msa_id, code=code, reason=reason))
+                continue
+            accepted.append(achievement)
+        # The same achievement twice in one batch is one: the newest wins, as across batches.
+        unique: dict[tuple[str, str, str], AchievementIn] = {}
+        for a in accepted:
+            key = (a.msa_id, a.kind, a.code)
+            kept = unique.get(key)
+            if kept is None or (a.earned_on, a.expires_on or date.max) > (kept.earned_on, kept.expires_on or date.max):
+                unique[key] = a
+        unchanged = len(accepted) - len(unique)
         by_msa: dict[str, list[AchievementIn]] = defaultdict(list)
         for achievement in unique.values():
             by_msa[achievement.msa_id].append(achievement)
@@ -111,16 +165,19 @@ class FeedService:
                 )
                 for a in by_msa[msa_id]
             ]
-            for doc in docs:
-                self._store.upsert(msa_pk(msa_id), doc.to_doc())
+            written = [doc for doc in docs if keep_newest(self._store, msa_pk(msa_id), doc.to_doc())]
+            unchanged += len(docs) - len(written)
             link = self._store.read(msa_pk(msa_id), "link")
             if link is not None:
                 owner = MsaLinkDoc.from_doc(link.body)
                 if owner.state == "linked" and owner.partner_id:
+                    # Copy what the source now holds (a retried batch re-copies: idempotent).
                     for doc in docs:
-                        copy = doc.model_copy(update={"id": AchievementDoc.copy_id(msa_id, doc.kind, doc.code)})
-                        self._store.upsert(partner_pk(owner.partner_id), copy.to_doc())
-        return AchievementsOut(accepted=len(accepted), rejected=rejected)
+                        source = self._store.read(msa_pk(msa_id), doc.id)
+                        if source is not None:
+                            copy = {**source.body, "id": AchievementDoc.copy_id(msa_id, doc.kind, doc.code)}
+                            keep_newest(self._store, partner_pk(owner.partner_id), copy)
+        return AchievementsOut(accepted=len(accepted), unchanged=unchanged, rejected=rejected)
 
     def put_performance(self, partner_id: str, body: PerformanceIn) -> PerformanceOut:
         from shared.errors import ValidationFailed
@@ -151,4 +208,4 @@ class FeedService:
 
 def feed_service(c: Container | None = None) -> FeedService:
     c = c or container()
-    return c.service("feeds", lambda c: FeedService(c.store, frozenset(comp.competency_id for comp in c.catalog.competencies)))
+    return c.service("feeds", lambda c: FeedService(c.store, c.catalog))

@@ -32,6 +32,7 @@ from shared.documents import (
 )
 from shared.errors import Conflict
 from shared.ports import ConflictError, DocumentStore, NotFoundError, PreconditionFailedError
+from shared.services.feeds import keep_newest
 
 LINK_ID = "link"
 _STATE_RANK = {"severed": 0, "linked": 1}
@@ -252,8 +253,8 @@ class LinkService:
     def _copy_achievements(self, msa_id: str, partner_id: str) -> None:
         for stored in self._store.query(msa_pk(msa_id), types=[AchievementDoc.doc_type]):
             source = AchievementDoc.from_doc(stored.body)
-            copy = source.model_copy(update={"id": AchievementDoc.copy_id(msa_id, source.kind, source.code)})
-            self._store.upsert(partner_pk(partner_id), copy.to_doc())
+            copy = {**stored.body, "id": AchievementDoc.copy_id(msa_id, source.kind, source.code)}
+            keep_newest(self._store, partner_pk(partner_id), copy)
 
     def _drop_copies(self, partner_id: str, msa_id: str) -> None:
         """The previous organisation keeps no copy of the person's achievements."""
