@@ -118,7 +118,8 @@ def raise_alerts(
 
     ``held``: level per competency the partner holds before this evaluation (achieved last
     time or subscribed). ``expiring``: achievements a held level depends on that expire
-    within the window: ``{"competencyId", "level", "userId", "code", "expiresOn"}``.
+    within the window: ``{"competencyId", "level", "userId", "code", "expiresOn", "acceptedUntil"?}``
+    (``expiresOn`` is the last day it counts; ``acceptedUntil`` when a retired exam's grace ends).
     """
     alerts: list[Alert] = []
     before = achieved_levels(previous)
@@ -156,6 +157,13 @@ def raise_alerts(
     for item in sorted(expiring, key=lambda e: (e["expiresOn"], e["competencyId"], e["userId"], e["code"])):
         person = people.get(item["userId"], PersonFacts(item["userId"], item["userId"]))
         expires_on = item["expiresOn"] if isinstance(item["expiresOn"], date) else date.fromisoformat(str(item["expiresOn"]))
+        retired = bool(item.get("acceptedUntil"))
+        ends = "is accepted until" if retired else "expires on"
+        remedy = (
+            "a current exam of the requirement is needed, or another qualified person must count"
+            if retired
+            else "renew it or another qualified person must count"
+        )
         alerts.append(
             Alert(
                 id=alert_id(
@@ -166,9 +174,9 @@ def raise_alerts(
                 competency_id=item["competencyId"],
                 level=item["level"],
                 title=f"An achievement that {names.get(item['competencyId'], item['competencyId'])} ({item['level']}) "
-                f"depends on expires on {expires_on.isoformat()}",
-                detail=f"{person.display_name}'s {item['code']} expires on {expires_on.isoformat()}; "
-                f"renew it or another qualified person must count before then to keep {item['level']}.",
+                f"depends on {ends} {expires_on.isoformat()}",
+                detail=f"{person.display_name}'s {item['code']} {ends} {expires_on.isoformat()} (its last day); "
+                f"{remedy} before then to keep {item['level']}.",
                 cause="achievementExpiring",
                 raised_at=raised_at,
                 subject_user_id=item["userId"],

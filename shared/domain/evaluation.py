@@ -4,20 +4,21 @@ deterministic: no I/O, no clock, independent of the order of its inputs.
 Rules (DESIGN.md §1):
 - a person counts toward a skill requirement only while active, with an MSA linked to this
   partner, holding achievements valid on the date; once per requirement;
-- an achievement is valid from ``earnedOn`` until the day before ``expiresOn``; a retired
-  exam also stops on the day after the catalog's ``acceptedUntil``;
+- an achievement counts from ``earnedOn`` through ``expiresOn`` (its last day, as for an
+  override); a retired exam also stops after the catalog's ``acceptedUntil`` (its last day);
 - performance requirements sum the figures of the trailing period (``aggregate: latest``
   takes the newest figure, for counts that are a level such as seats);
 - a level is met when one of its paths is (or an unexpired override says so);
-- ``earliestExpiry``: the first day a level the partner holds or has achieved stops being
-  met if nothing changes; ``atRisk``: a held level is not met, or lapses within the window.
+- ``earliestExpiry``: the last day a level the partner holds or has achieved is met if
+  nothing changes (a last day, as every ``expiresOn``); ``atRisk``: a held level is not met, or lapses within the window.
 """
 
 from __future__ import annotations
 
 import calendar
+import copy
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -224,14 +225,18 @@ def _number(value: float) -> float | int:
 # --- the engine -------------------------------------------------------------------------------
 
 
+def last_day_counted(expires_on: date | None, accepted_until: date | None) -> date | None:
+    """The last day an achievement counts: ``expiresOn`` and a retired exam's
+    ``acceptedUntil`` both name a last day (inclusive); None when neither applies."""
+    days = [d for d in (expires_on, accepted_until) if d is not None]
+    return min(days) if days else None
+
+
 def _lapses_on(catalog: Catalog, achievement: Achievement) -> date:
-    """The first day an achievement no longer counts: its expiry, or the day after a retired
-    exam's grace (``acceptedUntil``); ``date.max`` when neither applies."""
-    lapses = achievement.expires_on or _NEVER
+    """The first day an achievement no longer counts; ``date.max`` when never."""
     exam = catalog.exam_by_code.get(achievement.code)
-    if exam is not None and exam.accepted_until is not None:
-        lapses = min(lapses, exam.accepted_until + timedelta(days=1))
-    return lapses
+    last = last_day_counted(achievement.expires_on, exam.accepted_until if exam is not None else None)
+    return _NEVER if last is None or last >= _NEVER - timedelta(days=1) else last + timedelta(days=1)
 
 
 class _People:
@@ -239,6 +244,7 @@ class _People:
 
     def __init__(self, catalog: Catalog, snapshot: PartnerSnapshot, on: date) -> None:
         by_msa = {p.msa_id: p for p in snapshot.people if p.active and p.msa_id}
+        self.catalog = catalog
         self.names = {p.user_id: p.display_name for p in snapshot.people}
         self.codes: dict[str, dict[str, date]] = defaultdict(dict)  # user → code → lapses on
         for a in snapshot.achievements:
@@ -255,7 +261,18 @@ class _People:
         for user_id, held in self.codes.items():
             for code in held:
                 self.holders[code].add(user_id)
-        self._ranked: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], list[date]]] = {}
+        self._ranked: dict[tuple[Any, ...], tuple[tuple[str, ...], list[date]]] = {}
+
+    def keeping(self, user_id: str, code: str) -> _People:
+        """The same people, with ``user_id`` still holding ``code`` (for "what if it had not
+        lapsed"). A shallow copy: only that person's codes and that code's holders differ."""
+        other = copy.copy(self)
+        other.codes = defaultdict(dict, self.codes)
+        other.codes[user_id] = {**self.codes.get(user_id, {}), code: _NEVER}
+        other.holders = defaultdict(set, self.holders)
+        other.holders[code] = self.holders.get(code, set()) | {user_id}
+        other._ranked = {}
+        return other
 
     def ranked(self, r: Requirement) -> tuple[tuple[str, ...], list[date]]:
         """Who qualifies for ``r`` (sorted) and the days their qualifications lapse (latest
@@ -399,14 +416,9 @@ def _still_met_without(level: LevelResult, user_id: str) -> bool:
     return False
 
 
-def _evaluate_competency(
-    competency: Competency,
-    people: _People,
-    snapshot: PartnerSnapshot,
-    figures: Mapping[str, Sequence[MetricFigure]],
-    on: date,
-    window_days: int,
-) -> CompetencyResult:
+def _levels(
+    competency: Competency, people: _People, snapshot: PartnerSnapshot, figures: Mapping[str, Sequence[MetricFigure]], on: date
+) -> list[LevelResult]:
     levels: list[LevelResult] = []
     for spec in competency.levels:
         overrides = _override_for(snapshot.overrides, competency.competency_id, spec.level, on)
@@ -418,6 +430,19 @@ def _evaluate_competency(
         levels.append(LevelResult(spec.level, paths, level_override))
     for lower, higher in zip(reversed(levels[:-1]), reversed(levels[1:]), strict=True):
         lower.imply(higher)  # gold implies silver: achieved, at risk, eligibility, alerts
+    return levels
+
+
+def _evaluate_competency(
+    competency: Competency,
+    people: _People,
+    people_on: Callable[[date], _People],
+    snapshot: PartnerSnapshot,
+    figures: Mapping[str, Sequence[MetricFigure]],
+    on: date,
+    window_days: int,
+) -> CompetencyResult:
+    levels = _levels(competency, people, snapshot, figures, on)
     achieved = "none"
     for lv in levels:
         if lv.met:
@@ -425,51 +450,94 @@ def _evaluate_competency(
     held = snapshot.held.get(competency.competency_id, "none")
     watched = [lv for lv in levels if LEVEL_RANK[lv.level] <= max(LEVEL_RANK[achieved], LEVEL_RANK[held]) and lv.met]
     lapse_dates = [d for d in (lv.lapses_on for lv in watched) if d is not None and d != _NEVER]
-    earliest = min(lapse_dates) if lapse_dates else None
+    earliest = min(lapse_dates) - timedelta(days=1) if lapse_dates else None  # the last day met, as expiresOn
     horizon = on + timedelta(days=window_days)
     held_level = next((lv for lv in levels if lv.level == held), None)
     at_risk = held_level is not None and (not held_level.met or (held_level.lapses_on is not None and held_level.lapses_on <= horizon))
 
     # Who the held (or achieved) level depends on: single points of failure and expiring holds.
-    key_level = next((lv for lv in levels if lv.level == (held if held != "none" else achieved)), None)
+    key_index = next((i for i, lv in enumerate(levels) if lv.level == (held if held != "none" else achieved)), None)
     spof: list[dict[str, str]] = []
-    expiring: list[dict[str, str]] = []
-    if key_level is not None and key_level.met:
+    expiring: list[dict[str, Any]] = []
+    if key_index is not None and levels[key_index].met:
+        key_level = levels[key_index]
         # The key level is met by its own paths or override, or by a higher level's (implied).
-        supporting = [lv for lv in levels if LEVEL_RANK[lv.level] >= LEVEL_RANK[key_level.level] and lv.met]
+        supporting = [lv for lv in levels[key_index:] if lv.met]
         contributors = sorted({u for lv in supporting for p in lv.paths if p.met for r in p.requirements for u in r.contributors})
         for user_id in contributors:
             if not any(_still_met_without(lv, user_id) for lv in supporting):
                 spof.append({"userId": user_id, "displayName": people.names.get(user_id, user_id), "level": key_level.level})
-        depends = key_level.lapses_on is not None and key_level.lapses_on <= horizon
-        for p in key_level.paths if depends else ():
-            if not p.met:
-                continue
-            for r in p.requirements:
-                for user_id in r.contributors:
-                    for code in r.requirement.sorted_codes:
-                        lapses = people.codes.get(user_id, {}).get(code)
-                        if lapses is not None and lapses != _NEVER and lapses <= horizon:
-                            item = {
-                                "competencyId": competency.competency_id,
-                                "level": key_level.level,
-                                "userId": user_id,
-                                "code": code,
-                                "expiresOn": lapses.isoformat(),
-                            }
-                            if item not in expiring:
-                                expiring.append(item)
-    expiring.sort(key=lambda e: (e["expiresOn"], e["userId"], e["code"]))
+        lapses = key_level.lapses_on
+        if lapses is not None and lapses != _NEVER and lapses <= horizon:
+            expiring = _depended_on(competency, key_index, supporting, people, people_on(lapses), snapshot, lapses)
     return CompetencyResult(competency, tuple(levels), at_risk, earliest, _next_level(levels, achieved), tuple(spof), tuple(expiring))
+
+
+def _depended_on(
+    competency: Competency,
+    key_index: int,
+    supporting: Sequence[LevelResult],
+    people: _People,
+    people_then: _People,
+    snapshot: PartnerSnapshot,
+    lapses: date,
+) -> list[dict[str, Any]]:
+    """The achievements whose lapse ends the key level: each lapses on the level's lapse day,
+    and had it not lapsed (all else as scheduled) the level would still be met that day."""
+    candidates = sorted(
+        {
+            (user_id, code)
+            for lv in supporting
+            for p in lv.paths
+            if p.met
+            for r in p.requirements
+            if r.requirement.is_skill
+            for user_id in r.contributors
+            for code in r.requirement.sorted_codes
+            if people.codes.get(user_id, {}).get(code) == lapses
+        }
+    )
+    if not candidates:
+        return []
+    figures_then: dict[str, list[MetricFigure]] = defaultdict(list)
+    for f in sorted(snapshot.metrics, key=lambda f: (f.as_of, f.value)):
+        if f.competency_id == competency.competency_id:
+            figures_then[f.metric].append(f)
+    key = competency.levels[key_index].level
+    out: list[dict[str, Any]] = []
+    for user_id, code in candidates:
+        if not _levels(competency, people_then.keeping(user_id, code), snapshot, figures_then, lapses)[key_index].met:
+            continue
+        exam = people.catalog.exam_by_code.get(code)
+        last = lapses - timedelta(days=1)
+        item: dict[str, Any] = {
+            "competencyId": competency.competency_id,
+            "level": key,
+            "userId": user_id,
+            "code": code,
+            "expiresOn": last.isoformat(),
+        }
+        if exam is not None and exam.accepted_until == last:
+            item["acceptedUntil"] = last.isoformat()  # a retired exam's grace ends, not the achievement
+        out.append(item)
+    out.sort(key=lambda e: (e["expiresOn"], e["userId"], e["code"]))
+    return out
 
 
 def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated_at: datetime, alert_window_days: int = 60) -> Evaluation:
     people = _People(catalog, snapshot, on)
+    later: dict[date, _People] = {}
+
+    def people_on(day: date) -> _People:
+        if day not in later:
+            later[day] = _People(catalog, snapshot, day)
+        return later[day]
+
     figures: dict[str, dict[str, list[MetricFigure]]] = defaultdict(lambda: defaultdict(list))
     for f in sorted(snapshot.metrics, key=lambda f: (f.as_of, f.value)):
         figures[f.competency_id][f.metric].append(f)
     results = [
-        _evaluate_competency(competency, people, snapshot, figures.get(competency.competency_id, {}), on, alert_window_days)
+        _evaluate_competency(competency, people, people_on, snapshot, figures.get(competency.competency_id, {}), on, alert_window_days)
         for competency in catalog.competencies
     ]
     return Evaluation(
@@ -597,7 +665,12 @@ EVALUATION_SCHEMA: dict[str, Any] = {
                                 "level": {"type": "string"},
                                 "userId": {"type": "string"},
                                 "code": {"type": "string"},
-                                "expiresOn": {"type": "string", "format": "date"},
+                                "expiresOn": {"type": "string", "format": "date", "description": "the last day it counts"},
+                                "acceptedUntil": {
+                                    "type": "string",
+                                    "format": "date",
+                                    "description": "present when a retired exam's grace ends: its last accepted day",
+                                },
                             },
                         },
                     },

@@ -39,12 +39,12 @@ class AchievementIn(ApiModel):
     code: str = Field(pattern=CODE_PATTERN)
     title: str | None = Field(default=None, max_length=256)
     earned_on: date
-    expires_on: date | None = None
+    expires_on: date | None = Field(default=None, description="The last day the achievement counts (inclusive); none: it does not expire.")
 
     @model_validator(mode="after")
     def _expiry_after_earning(self) -> AchievementIn:
-        if self.expires_on is not None and self.expires_on <= self.earned_on:
-            raise ValueError("expiresOn must be after earnedOn")
+        if self.expires_on is not None and self.expires_on < self.earned_on:
+            raise ValueError("expiresOn (the last day it counts) must not be before earnedOn")
         return self
 
 

@@ -33,7 +33,7 @@ class OverrideIn(ApiModel):
     path_id: str | None = Field(default=None, max_length=64)
     requirement_id: str | None = Field(default=None, max_length=64)
     reason: str = Field(min_length=3, max_length=1000)
-    expires_on: date | None = None
+    expires_on: date | None = Field(default=None, description="The last day the override applies (inclusive); default 3 months.")
 
     @model_validator(mode="after")
     def _requirement_needs_path(self) -> OverrideIn:
@@ -199,7 +199,7 @@ class ProgramService:
             for a in items:
                 accepted_until = grace.get(a.code)
                 retired = accepted_until is not None and accepted_until < today
-                expired = a.expires_on is not None and a.expires_on <= today
+                expired = a.expires_on is not None and a.expires_on < today  # expiresOn is the last day it counts
                 valid = not expired and not retired and a.earned_on <= today
                 # A contributor may hold several of a requirement's codes: only valid ones count.
                 toward = sorted(counted.get((user.user_id, a.code), set())) if valid else []

@@ -103,6 +103,15 @@ def test_expiring_achievements_name_the_person_and_the_date() -> None:
     assert [a.type for a in alerts] == [TYPE_EXPIRING]
     assert alerts[0].expires_on == date(2026, 12, 20)
     assert "Cy" in alerts[0].detail and "2026-12-20" in alerts[0].detail
+    assert "expires on 2026-12-20" in alerts[0].title
+
+
+def test_a_retired_exam_is_accepted_until_not_expiring() -> None:
+    item = {"competencyId": "cloud-platform", "level": "silver", "userId": "u3", "code": "70-534", "expiresOn": "2018-12-31"}
+    item["acceptedUntil"] = "2018-12-31"
+    alerts = run(evaluation("silver", ["u3"]), evaluation("silver", ["u3"]), {"cloud-platform": "silver"}, expiring=[item])
+    assert "accepted until 2018-12-31" in alerts[0].title and "accepted until 2018-12-31" in alerts[0].detail
+    assert "expires" not in alerts[0].title + alerts[0].detail
 
 
 @given(

@@ -65,13 +65,13 @@ def cloud_platform_silver(**overrides: Any) -> PartnerSnapshot:
         (person(1), ach(1, "70-533"), True),
         (person(1, active=False), ach(1, "70-533"), False),  # departed
         (person(1, linked=False), ach(1, "70-533"), False),  # MSA not linked here
-        (person(1), ach(1, "70-533", expires=ON), False),  # expires today: no longer valid
-        (person(1), ach(1, "70-533", expires=ON + timedelta(days=1)), True),  # expires tomorrow
+        (person(1), ach(1, "70-533", expires=ON), True),  # expiresOn is its last day: still counts today
+        (person(1), ach(1, "70-533", expires=ON - timedelta(days=1)), False),  # its last day was yesterday
         (person(1), ach(1, "70-533", earned=ON), True),  # earned today
         (person(1), ach(1, "70-533", earned=ON + timedelta(days=1)), False),  # not yet earned
         (person(1), ach(1, "70-483"), False),  # not listed by this competency
     ],
-    ids=["linked", "departed", "unlinked", "expires-today", "expires-tomorrow", "earned-today", "future", "unlisted"],
+    ids=["linked", "departed", "unlinked", "last-day-today", "last-day-yesterday", "earned-today", "future", "unlisted"],
 )
 def test_a_person_counts_only_while_active_linked_and_valid(who: Person, achievement: Achievement, counts: bool) -> None:
     e = run(cloud_platform_silver(people=[who], achievements=[achievement]))
@@ -156,7 +156,7 @@ def test_gold_needs_its_own_thresholds() -> None:
 # --- expiry, risk, overrides ------------------------------------------------------------------
 
 
-def test_earliest_expiry_is_the_first_day_the_held_level_lapses() -> None:
+def test_earliest_expiry_is_the_last_day_the_held_level_is_met() -> None:
     expires = ON + timedelta(days=40)
     e = run(cloud_platform_silver(achievements=[ach(1, "70-533", expires=expires)], held={"cloud-platform": "silver"}))
     c = comp(e, "cloud-platform")

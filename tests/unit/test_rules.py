@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from shared.domain.evaluation import Override, PartnerSnapshot
-from tests.unit.test_evaluation import ON, ach, comp, person, run
+from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, comp, person, revenue, run
 
 # --- 1. gold implies silver ---------------------------------------------------------------------
 
@@ -43,7 +43,8 @@ def test_implied_silver_lapses_with_gold() -> None:
     c = comp(run(snap), "application-development")
     assert c["earliestExpiry"] == expires.isoformat() and c["atRisk"] is True
     assert c["levels"][0]["met"] is True
-    after = comp(run(snap, on=expires), "application-development")
+    assert comp(run(snap, on=expires), "application-development")["achievedLevel"] == "gold"  # its last day
+    after = comp(run(snap, on=expires + timedelta(days=1)), "application-development")
     assert after["achievedLevel"] == "none" and after["levels"][0]["met"] is False
 
 
@@ -58,3 +59,57 @@ def test_the_people_an_implied_silver_depends_on_are_named() -> None:
     c = comp(run(app_builder_gold(held={"application-development": "silver"})), "application-development")
     assert [s["userId"] for s in c["singlePointsOfFailure"]] == ["u1", "u2", "u3", "u4"]
     assert {s["level"] for s in c["singlePointsOfFailure"]} == {"silver"}
+
+
+# --- 4. expiring means depended on ------------------------------------------------------------
+
+
+def test_an_expiring_achievement_with_a_lasting_alternative_is_not_named() -> None:
+    snap = cloud_platform_silver(
+        achievements=[ach(1, "70-533", expires=ON + timedelta(days=20)), ach(1, "70-532")], held={"cloud-platform": "silver"}
+    )
+    c = comp(run(snap), "cloud-platform")
+    assert c["expiring"] == [] and c["atRisk"] is False and c["earliestExpiry"] is None
+
+
+def test_of_two_lapsing_holds_the_one_that_ends_the_level_is_named() -> None:
+    first, last = ON + timedelta(days=10), ON + timedelta(days=20)
+    snap = cloud_platform_silver(
+        achievements=[ach(1, "70-533", expires=first), ach(1, "70-532", expires=last)], held={"cloud-platform": "silver"}
+    )
+    c = comp(run(snap), "cloud-platform")
+    assert [(e["code"], e["expiresOn"]) for e in c["expiring"]] == [("70-532", last.isoformat())]
+    assert c["earliestExpiry"] == last.isoformat()
+
+
+def test_two_people_lapsing_the_same_day_are_both_named_when_either_would_keep_the_level() -> None:
+    day = ON + timedelta(days=10)
+    snap = cloud_platform_silver(
+        people=[person(1), person(2)],
+        achievements=[ach(1, "70-533", expires=day), ach(2, "70-532", expires=day)],
+        held={"cloud-platform": "silver"},
+    )
+    assert [e["userId"] for e in comp(run(snap), "cloud-platform")["expiring"]] == ["u1", "u2"]
+
+
+# --- 10. dates mean one thing: a retired exam is "accepted until" -------------------------------
+
+
+def test_a_retired_exam_is_named_with_its_accepted_until_day() -> None:
+    on = date(2018, 12, 1)
+    snap = cloud_platform_silver(
+        achievements=[ach(1, "70-534", earned=date(2017, 6, 1))],
+        metrics=[revenue("cloud-platform", 15000, date(2018, 11, 1))],
+        held={"cloud-platform": "silver"},
+    )
+    c = comp(run(snap, on=on), "cloud-platform")
+    assert c["expiring"] == [
+        {
+            "competencyId": "cloud-platform",
+            "level": "silver",
+            "userId": "u1",
+            "code": "70-534",
+            "expiresOn": "2018-12-31",
+            "acceptedUntil": "2018-12-31",
+        }
+    ]
