@@ -108,15 +108,25 @@ class PathResult:
     path_id: str
     description: str
     requirements: tuple[RequirementResult, ...]
+    override: Override | None = None  # a path override: the path counts as met through its last day
     met: bool = field(init=False)
     lapses_on: date = field(init=False)
 
     def __post_init__(self) -> None:
-        self.met = all(r.met for r in self.requirements)
-        self.lapses_on = min((r.lapses_on for r in self.requirements), default=_NEVER)
+        own = all(r.met for r in self.requirements)
+        self.met = own or self.override is not None
+        dates = [min((r.lapses_on for r in self.requirements), default=_NEVER)] if own else []
+        if self.override is not None:
+            dates.append(self.override.expires_on + timedelta(days=1))
+        self.lapses_on = max(dates) if dates else _NEVER
 
     def to_api(self) -> dict[str, Any]:
-        return {"pathId": self.path_id, "met": self.met, "requirements": [r.to_api() for r in self.requirements]}
+        out: dict[str, Any] = {"pathId": self.path_id, "met": self.met, "requirements": [r.to_api() for r in self.requirements]}
+        if self.override is not None:
+            out["override"] = True
+            out["overrideReason"] = self.override.reason
+            out["overrideExpiresOn"] = self.override.expires_on.isoformat()
+        return out
 
 
 @dataclass(slots=True)
@@ -409,7 +419,7 @@ def _still_met_without(level: LevelResult, user_id: str) -> bool:
     if level.override is not None:
         return True
     for p in level.paths:
-        if all(
+        if p.override is not None or all(
             r.override or (r.met and (user_id not in r.contributors or r.current - 1 >= r.requirement.required)) for r in p.requirements
         ):
             return True
@@ -424,7 +434,12 @@ def _levels(
         overrides = _override_for(snapshot.overrides, competency.competency_id, spec.level, on)
         level_override = next((o for o in overrides if o.path_id is None and o.requirement_id is None), None)
         paths = tuple(
-            PathResult(p.path_id, p.description, tuple(_requirement(r, p.path_id, people, figures, overrides, on) for r in p.requirements))
+            PathResult(
+                p.path_id,
+                p.description,
+                tuple(_requirement(r, p.path_id, people, figures, overrides, on) for r in p.requirements),
+                next((o for o in overrides if o.path_id == p.path_id and o.requirement_id is None), None),
+            )
             for p in spec.paths
         )
         levels.append(LevelResult(spec.level, paths, level_override))
@@ -636,6 +651,9 @@ EVALUATION_SCHEMA: dict[str, Any] = {
                                         "properties": {
                                             "pathId": {"type": "string"},
                                             "met": {"type": "boolean"},
+                                            "override": {"type": "boolean"},
+                                            "overrideReason": {"type": "string"},
+                                            "overrideExpiresOn": {"type": "string", "format": "date"},
                                             "requirements": {"type": "array", "items": _REQUIREMENT_RESULT},
                                         },
                                     },

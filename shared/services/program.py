@@ -30,8 +30,14 @@ OVERRIDE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 class OverrideIn(ApiModel):
     competency_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     level: Literal["silver", "gold"]
-    path_id: str | None = Field(default=None, max_length=64)
-    requirement_id: str | None = Field(default=None, max_length=64)
+    path_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="With no requirementId: the whole path counts as met through expiresOn. Absent: the whole level.",
+    )
+    requirement_id: str | None = Field(
+        default=None, max_length=64, description="One requirement of pathId counts as met through expiresOn (needs pathId)."
+    )
     reason: str = Field(min_length=3, max_length=1000)
     expires_on: date | None = Field(default=None, description="The last day the override applies (inclusive); default 3 months.")
 

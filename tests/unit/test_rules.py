@@ -113,3 +113,27 @@ def test_a_retired_exam_is_named_with_its_accepted_until_day() -> None:
             "acceptedUntil": "2018-12-31",
         }
     ]
+
+
+# --- 2. path overrides are honoured -------------------------------------------------------------
+
+
+def test_a_path_override_counts_the_path_as_met_through_its_last_day() -> None:
+    last = ON + timedelta(days=30)
+    override = Override("o1", "application-development", "silver", "app-builder-web", None, "migration", last)
+    snap = PartnerSnapshot("p1", overrides=[override], held={"application-development": "silver"})
+    c = comp(run(snap), "application-development")
+    web = c["levels"][0]["paths"][0]
+    assert web["pathId"] == "app-builder-web" and web["met"] is True and web["override"] is True
+    assert web["overrideExpiresOn"] == last.isoformat()
+    assert c["achievedLevel"] == "silver" and c["earliestExpiry"] == last.isoformat() and c["atRisk"] is True
+    assert comp(run(snap, on=last), "application-development")["achievedLevel"] == "silver"
+    assert comp(run(snap, on=last + timedelta(days=1)), "application-development")["achievedLevel"] == "none"
+
+
+def test_a_path_override_of_another_path_or_level_changes_nothing() -> None:
+    override = Override("o1", "application-development", "gold", "mcsd-app-builder", None, "migration", ON + timedelta(days=30))
+    c = comp(run(PartnerSnapshot("p1", overrides=[override])), "application-development")
+    assert c["achievedLevel"] == "gold" and c["levels"][0]["impliedBy"] == "gold"
+    other = Override("o2", "datacenter", "silver", "datacenter-exams", None, "migration", ON + timedelta(days=30))
+    assert comp(run(PartnerSnapshot("p1", overrides=[other])), "application-development")["achievedLevel"] == "none"
