@@ -98,6 +98,8 @@ class RequirementResult:
             "met": self.met,
             "contributors": list(self.contributors),
         }
+        if self.met and self.lapses_on != _NEVER:
+            out["expiresOn"] = (self.lapses_on - timedelta(days=1)).isoformat()  # its last day met, if nothing changes
         if self.override:
             out["override"] = True
         return out
@@ -340,6 +342,24 @@ def _months_before(on: date, months: int) -> date:
     return _add_months(on, -months)
 
 
+@lru_cache(maxsize=4096)
+def _leaves_window(as_of: date, months: int) -> date:
+    """The first day a figure as of ``as_of`` is no longer in a trailing period of ``months``."""
+    d = _add_months(as_of, months) - timedelta(days=4)
+    while _months_before(d, months) < as_of:
+        d += timedelta(days=1)
+    return d
+
+
+def _performance_lapses(r: Requirement, figures: Sequence[MetricFigure], on: date) -> date:
+    """The first day a met performance requirement falls below ``required`` as its figures
+    leave the trailing period (nothing new arriving); ``date.max`` when it never does."""
+    for day in sorted({_leaves_window(f.as_of, r.months) for f in figures if f.as_of <= on} - {on}):
+        if day > on and _performance(r, figures, day) < r.required:
+            return day
+    return _NEVER
+
+
 def _performance(r: Requirement, figures: Sequence[MetricFigure], on: date) -> float:
     start = _months_before(on, r.months)
     window = [f for f in figures if start < f.as_of <= on]  # figures come sorted by (asOf, value)
@@ -370,10 +390,11 @@ def _requirement(
         met = current >= r.required
         lapses = ranked[int(r.required) - 1] if met else on
     else:
-        current = _performance(r, figures.get(r.kind, ()), on)
+        series = figures.get(r.kind, ())
+        current = _performance(r, series, on)
         met = current >= r.required
         contributors = ()
-        lapses = _NEVER if met else on
+        lapses = _performance_lapses(r, series, on) if met else on
     if override is not None and not met:
         return RequirementResult(r, current, True, True, contributors, override.expires_on + timedelta(days=1))
     return RequirementResult(r, current, met, False, contributors, lapses)
@@ -563,7 +584,7 @@ def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated
 def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_window_days: int) -> date:
     """The first day after ``on`` on which evaluating the same snapshot could give another
     result: an achievement is earned, lapses or enters the alert window; a figure enters or
-    leaves its trailing period; an override ends or enters the window. Every input that moves
+    leaves its trailing period, or its leaving enters the window; an override ends or enters the window. Every input that moves
     with the calendar is listed here (a property test holds it to that)."""
     window = timedelta(days=alert_window_days)
     candidates: list[date] = []
@@ -575,11 +596,8 @@ def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_wi
     for f in snapshot.metrics:
         candidates.append(f.as_of)
         for months in catalog.performance_periods:
-            # The figure leaves the trailing period on the first day d with d - months >= asOf.
-            d = _add_months(f.as_of, months) - timedelta(days=4)
-            while _months_before(d, months) < f.as_of:
-                d += timedelta(days=1)
-            candidates.append(d)
+            leaves = _leaves_window(f.as_of, months)
+            candidates += [leaves, leaves - window]  # a foreseen performance lapse enters the window
     for o in snapshot.overrides:
         ends = o.expires_on + timedelta(days=1)
         candidates += [ends, ends - window]
@@ -611,6 +629,11 @@ _REQUIREMENT_RESULT = {
         "current": {"type": "number"},
         "met": {"type": "boolean"},
         "override": {"type": "boolean"},
+        "expiresOn": {
+            "type": "string",
+            "format": "date",
+            "description": "the last day it is met if nothing changes (absent: not foreseen)",
+        },
         "contributors": {"type": "array", "items": {"type": "string"}},
     },
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.domain.evaluation import Override, PartnerSnapshot
+from shared.domain.evaluation import MetricFigure, Override, PartnerSnapshot
 from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, comp, person, revenue, run
 
 # --- 1. gold implies silver ---------------------------------------------------------------------
@@ -69,7 +69,8 @@ def test_an_expiring_achievement_with_a_lasting_alternative_is_not_named() -> No
         achievements=[ach(1, "70-533", expires=ON + timedelta(days=20)), ach(1, "70-532")], held={"cloud-platform": "silver"}
     )
     c = comp(run(snap), "cloud-platform")
-    assert c["expiring"] == [] and c["atRisk"] is False and c["earliestExpiry"] is None
+    assert c["expiring"] == [] and c["atRisk"] is False
+    assert c["earliestExpiry"] == "2027-10-30"  # the revenue figure's last day in the trailing year
 
 
 def test_of_two_lapsing_holds_the_one_that_ends_the_level_is_named() -> None:
@@ -137,3 +138,24 @@ def test_a_path_override_of_another_path_or_level_changes_nothing() -> None:
     assert c["achievedLevel"] == "gold" and c["levels"][0]["impliedBy"] == "gold"
     other = Override("o2", "datacenter", "silver", "datacenter-exams", None, "migration", ON + timedelta(days=30))
     assert comp(run(PartnerSnapshot("p1", overrides=[other])), "application-development")["achievedLevel"] == "none"
+
+
+# --- 6. performance lapses are foreseen ---------------------------------------------------------
+
+
+def test_revenue_leaving_the_trailing_year_is_foreseen() -> None:
+    old, recent = MetricFigure("revenueUsd", "cloud-platform", date(2025, 12, 1), 10000), revenue("cloud-platform", 6000)
+    c = comp(run(cloud_platform_silver(metrics=[old, recent], held={"cloud-platform": "silver"})), "cloud-platform")
+    assert c["achievedLevel"] == "silver"
+    assert c["earliestExpiry"] == "2026-11-30"  # from 2026-12-01 the figure of 2025-12-01 is out
+    assert c["atRisk"] is True
+    r = c["levels"][0]["paths"][0]["requirements"][0]
+    assert r["requirementId"] == "azure-consumption" and r["expiresOn"] == "2026-11-30"
+    later = comp(run(cloud_platform_silver(metrics=[old, recent]), on=date(2026, 12, 1)), "cloud-platform")
+    assert later["achievedLevel"] == "none"
+
+
+def test_revenue_that_stays_above_the_threshold_does_not_lapse() -> None:
+    figures = [MetricFigure("revenueUsd", "cloud-platform", date(2025, 12, 1), 10000), revenue("cloud-platform", 16000)]
+    c = comp(run(cloud_platform_silver(metrics=figures, held={"cloud-platform": "silver"})), "cloud-platform")
+    assert c["earliestExpiry"] is None and c["atRisk"] is False
