@@ -155,7 +155,7 @@ def test_revenue_leaving_the_trailing_year_is_foreseen() -> None:
     assert later["achievedLevel"] == "none"
 
 
-def test_revenue_that_stays_above_the_threshold_does_not_lapse() -> None:
+def test_revenue_that_stays_above_the_threshold_lapses_only_with_its_last_figure() -> None:
     figures = [MetricFigure("revenueUsd", "cloud-platform", date(2025, 12, 1), 10000), revenue("cloud-platform", 16000)]
     c = comp(run(cloud_platform_silver(metrics=figures, held={"cloud-platform": "silver"})), "cloud-platform")
-    assert c["earliestExpiry"] is None and c["atRisk"] is False
+    assert c["earliestExpiry"] == "2027-10-30" and c["atRisk"] is False
