@@ -233,10 +233,17 @@ class EvaluationDoc(StoredModel):
 
     fingerprint: str | None = None  # of the input documents (ids and ETags) it was computed from
     stable_until: date | None = None  # the same inputs give the same result before this day
+    renewal_risks: list[dict[str, Any]] | None = None  # the membership's renewal risks it found (episodes)
 
     @classmethod
     def document(
-        cls, evaluation: dict[str, Any], *, source_message_id: str | None, fingerprint: str | None = None, stable_until: str | None = None
+        cls,
+        evaluation: dict[str, Any],
+        *,
+        source_message_id: str | None,
+        fingerprint: str | None = None,
+        stable_until: str | None = None,
+        renewal_risks: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The stored form, built directly (the evaluation is already plain JSON)."""
         return {
@@ -247,6 +254,7 @@ class EvaluationDoc(StoredModel):
             "sourceMessageId": source_message_id,
             "fingerprint": fingerprint,
             "stableUntil": stable_until,
+            "renewalRisks": renewal_risks,
         }
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from shared.domain.catalog import LEVEL_RANK
 from shared.domain.evaluation import achieved_levels
+from shared.domain.membership import Reminder, RenewalRisk
 
 RENEWAL_AT_RISK_TITLE = "A recent change to your competency achievement has put your membership renewal eligibility at risk"
 TYPE_AT_RISK = "competency.renewal.atrisk"
 TYPE_EXPIRING = "competency.achievement.expiring"
 TYPE_ATTAINED = "competency.level.attained"
+TYPE_REMINDER = "membership.renewal.reminder"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,34 @@ def _cause_of(people: Iterable[PersonFacts]) -> tuple[str, str]:
     return parts[0][0] if len(parts) == 1 else "multiple", "; ".join(text for _, text in parts)
 
 
+def _lapse_of(
+    competency: Mapping[str, Any] | None, level: str, expiring: Sequence[Mapping[str, Any]], people: Mapping[str, PersonFacts]
+) -> tuple[str, str]:
+    """(cause code, words) for a level that will lapse: the achievements it depends on, or the
+    performance figures leaving the trailing period."""
+    cid = competency.get("competencyId") if competency else None
+    items = [e for e in expiring if e.get("competencyId") == cid]
+    if items:
+        retired = all(e.get("acceptedUntil") for e in items)
+        words = ", ".join(
+            f"{people.get(e['userId'], PersonFacts(e['userId'], e['userId'])).display_name}'s {e['code']} "
+            + (f"is accepted until {e['expiresOn']}" if e.get("acceptedUntil") else f"expires on {e['expiresOn']}")
+            for e in sorted(items, key=lambda e: (str(e["expiresOn"]), e["userId"], e["code"]))
+        )
+        return ("examRetiring" if retired else "achievementExpiring"), words
+    for lv in (competency or {}).get("levels", []):
+        if lv.get("level") != level:
+            continue
+        for path in lv.get("paths", []):
+            for r in path.get("requirements", []):
+                if r.get("kind") in ("revenueUsd", "activeUsage", "deployedSeats", "newCustomers") and r.get("expiresOn"):
+                    return (
+                        "performanceLeavingPeriod",
+                        f"{r.get('description') or r['kind']} falls below {r.get('required')} after {r['expiresOn']}",
+                    )
+    return "requirementsLapsing", "the requirements stop being met"
+
+
 def raise_alerts(
     *,
     partner_id: str,
@@ -113,13 +143,20 @@ def raise_alerts(
     people: Mapping[str, PersonFacts],
     expiring: Sequence[Mapping[str, Any]],
     raised_at: datetime,
+    risks: Sequence[RenewalRisk] = (),
+    previous_risks: Sequence[RenewalRisk] = (),
+    reminders: Sequence[Reminder] = (),
 ) -> list[Alert]:
     """Alerts for the change from ``previous`` to ``current`` (both in the API shape).
 
-    ``held``: level per competency the partner holds before this evaluation (achieved last
-    time or subscribed). ``expiring``: achievements a held level depends on that expire
-    within the window: ``{"competencyId", "level", "userId", "code", "expiresOn", "acceptedUntil"?}``
-    (``expiresOn`` is the last day it counts; ``acceptedUntil`` when a retired exam's grace ends).
+    ``risks`` / ``previous_risks``: the renewal risks (``membership.renewal_risks``, the rule
+    ``GET membership`` answers with) now and at the previous evaluation; a risk new since then
+    raises the at-risk alert once (an episode lasts while the risk stays). ``held``: level per
+    competency held before this evaluation (achieved last time or subscribed), for the
+    "attained" notice. ``expiring``: achievements a held level depends on that expire within
+    the window: ``{"competencyId", "level", "userId", "code", "expiresOn", "acceptedUntil"?}``
+    (``expiresOn`` is the last day it counts; ``acceptedUntil`` when a retired exam's grace
+    ends). ``reminders``: renewal reminders due today.
     """
     alerts: list[Alert] = []
     before = achieved_levels(previous)
@@ -127,30 +164,56 @@ def raise_alerts(
     episode = str(previous.get("evaluatedAt")) if previous else "first"
     names = {c["competencyId"]: c.get("name", c["competencyId"]) for c in current.get("competencies", [])}
 
-    for competency_id, level in sorted(held.items()):
-        if LEVEL_RANK.get(after.get(competency_id, "none"), 0) >= LEVEL_RANK[level]:
-            continue
-        if previous is not None and LEVEL_RANK.get(before.get(competency_id, "none"), 0) < LEVEL_RANK[level]:
-            continue  # already not met last time: raised then, not again every night
-        lost = _contributors(_competency(previous, competency_id) if previous else None, level) - _contributors(
-            _competency(current, competency_id), level
-        )
-        facts = [people.get(u, PersonFacts(u, u)) for u in sorted(lost)]
-        cause, words = _cause_of(facts)
-        shortfalls = _shortfalls(_competency(current, competency_id), level)
-        if not facts and shortfalls:
-            cause, words = "performanceBelowThreshold", "performance below threshold: " + "; ".join(shortfalls)
+    seen = {(r.competency_id, r.level, r.state) for r in previous_risks}
+    for risk in risks:
+        if (risk.competency_id, risk.level, risk.state) in seen:
+            continue  # the same episode: raised when it began, not every night
+        competency_id, level = risk.competency_id, risk.level
+        name = names.get(competency_id, competency_id)
+        if risk.state == "notMet":
+            lost = _contributors(_competency(previous, competency_id) if previous else None, level) - _contributors(
+                _competency(current, competency_id), level
+            )
+            facts = [people.get(u, PersonFacts(u, u)) for u in sorted(lost)]
+            cause, words = _cause_of(facts)
+            shortfalls = _shortfalls(_competency(current, competency_id), level)
+            if not facts and shortfalls:
+                cause, words = "performanceBelowThreshold", "performance below threshold: " + "; ".join(shortfalls)
+            detail = f"{name} ({level}) is no longer met: {words}."
+        else:
+            cause, words = _lapse_of(_competency(current, competency_id), level, expiring, people)
+            last = risk.last_day.isoformat() if risk.last_day else "soon"
+            detail = f"{name} ({level}) stops being met after {last}, before the membership renewal: {words}."
         alerts.append(
             Alert(
-                id=alert_id(partner_id, TYPE_AT_RISK, competency_id, level, episode),
+                id=alert_id(partner_id, TYPE_AT_RISK, competency_id, level, risk.state, episode),
                 type=TYPE_AT_RISK,
                 partner_id=partner_id,
                 competency_id=competency_id,
                 level=level,
                 title=RENEWAL_AT_RISK_TITLE,
-                detail=f"{names.get(competency_id, competency_id)} ({level}) is no longer met: {words}.",
+                detail=detail,
                 cause=cause,
                 raised_at=raised_at,
+                expires_on=risk.last_day,
+            )
+        )
+
+    for reminder in reminders:
+        when = "opens on" if reminder.days_from_anniversary < 0 else "opened on"
+        alerts.append(
+            Alert(
+                id=alert_id(partner_id, TYPE_REMINDER, reminder.anniversary.isoformat(), str(reminder.days_from_anniversary)),
+                type=TYPE_REMINDER,
+                partner_id=partner_id,
+                competency_id="",
+                level=reminder.level,
+                title=f"Renew your {reminder.level} membership: the renewal {when} {reminder.anniversary.isoformat()}",
+                detail=f"The {reminder.level} benefit pack's renewal window runs from {reminder.anniversary.isoformat()} "
+                f"to {reminder.closes_on.isoformat()}; renew within it to keep the level and its benefits.",
+                cause="renewalReminder",
+                raised_at=raised_at,
+                expires_on=reminder.closes_on,
             )
         )
 

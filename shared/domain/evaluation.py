@@ -166,6 +166,8 @@ class LevelResult:
             "override": self.override is not None,
             "paths": [p.to_api() for p in self.paths],
         }
+        if self.met and self.lapses_on is not None and self.lapses_on != _NEVER:
+            out["expiresOn"] = (self.lapses_on - timedelta(days=1)).isoformat()  # the last day met, if nothing changes
         if self.implied_by is not None:
             out["impliedBy"] = self.implied_by
         if self.override is not None:
@@ -663,6 +665,7 @@ EVALUATION_SCHEMA: dict[str, Any] = {
                                 "level": {"type": "string", "enum": list(LEVELS)},
                                 "met": {"type": "boolean"},
                                 "override": {"type": "boolean"},
+                                "expiresOn": {"type": "string", "format": "date", "description": "the last day met if nothing changes"},
                                 "impliedBy": {"type": "string", "enum": list(LEVELS), "description": "met because this higher level is"},
                                 "overrideReason": {"type": "string"},
                                 "overrideExpiresOn": {"type": "string", "format": "date"},

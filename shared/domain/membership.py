@@ -7,13 +7,21 @@ profile and the renewal window (DESIGN.md §1 Membership, CATALOG_FACTS lifecycl
 - Renewing (in the window) starts the new year on the old anniversary; upgrading silver to
   gold during the year starts a new year from the upgrade (discounted 25 %).
 - Business profile: silver shows every competency achieved at silver or above (as silver);
-  gold shows each achieved competency at its level.
+  gold shows each achieved competency at its level. The competencies the subscription was
+  bought for stay on it until the subscription (and its renewal window) ends, whatever
+  today's evaluation says ("status continues to display until the year has elapsed").
+- Renewal at risk (one rule for ``GET membership`` and the at-risk alert): a competency the
+  subscription was bought for no longer meets its level, or its last day met falls before
+  the renewal date (the anniversary) and within the alert window. The window applies because
+  performance figures arrive monthly: without it every trailing-period requirement would be
+  "at risk" from the day of purchase.
+- Renewal reminders: 15 days before the anniversary and 23 days after it (CATALOG_FACTS).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -26,11 +34,31 @@ UPGRADE_DISCOUNT_PERCENT = 25
 Status = Literal["none", "active", "renewalOpen", "lapsed"]
 
 
+REMINDER_OFFSETS = (timedelta(days=-15), timedelta(days=23))  # from the anniversary
+
+
 @dataclass(frozen=True)
 class Subscription:
     level: str
     purchased_on: date
     expires_on: date  # the anniversary
+    competencies: Mapping[str, str] = field(default_factory=dict)  # bought for: competencyId → level
+
+
+@dataclass(frozen=True)
+class RenewalRisk:
+    """A competency the subscription was bought for, at risk for the renewal."""
+
+    competency_id: str
+    level: str
+    state: Literal["notMet", "lapsing"]
+    last_day: date | None = None  # lapsing: the last day the level is met if nothing changes
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"competencyId": self.competency_id, "level": self.level, "state": self.state}
+        if self.last_day is not None:
+            out["lastDay"] = self.last_day.isoformat()
+        return out
 
 
 @dataclass(frozen=True)
@@ -67,16 +95,81 @@ def displayed_level(subscription: Subscription | None, on: date) -> str:
     return subscription.level if subscription is not None and status(subscription, on) in ("active", "renewalOpen") else "none"
 
 
-def business_profile(level: str, evaluation: Mapping[str, Any] | None) -> list[dict[str, str]]:
+def business_profile(level: str, evaluation: Mapping[str, Any] | None, bought_for: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """What the profile shows at ``level``: today's achieved competencies, and those the
+    subscription was bought for (``bought_for``) at their level, whichever is higher."""
     if level == "none":
         return []
-    shown = []
-    for competency_id, achieved in sorted(achieved_levels(evaluation).items()):
-        if LEVEL_RANK.get(achieved, 0) == 0:
-            continue
-        shown_level = achieved if level == "gold" else "silver"
-        shown.append({"competencyId": competency_id, "level": shown_level})
-    return shown
+    best = dict(bought_for or {})
+    for competency_id, achieved in achieved_levels(evaluation).items():
+        if LEVEL_RANK.get(achieved, 0) > LEVEL_RANK.get(best.get(competency_id, "none"), 0):
+            best[competency_id] = achieved
+    return [
+        {"competencyId": competency_id, "level": achieved if level == "gold" else "silver"}
+        for competency_id, achieved in sorted(best.items())
+        if LEVEL_RANK.get(achieved, 0) > 0
+    ]
+
+
+def _level_state(evaluation: Mapping[str, Any] | None, competency_id: str, level: str) -> tuple[bool, date | None]:
+    """(met, last day met if foreseen) of a competency's level in an evaluation (API shape)."""
+    competency = next((c for c in (evaluation or {}).get("competencies", []) if c.get("competencyId") == competency_id), None)
+    if competency is None:
+        return False, None
+    result = next((lv for lv in competency.get("levels", []) if lv.get("level") == level), None)
+    if result is None:  # a summary without levels: the achieved level decides (gold implies silver)
+        return LEVEL_RANK.get(competency.get("achievedLevel", "none"), 0) >= LEVEL_RANK[level], None
+    last = result.get("expiresOn")
+    return bool(result.get("met")), date.fromisoformat(last) if last else None
+
+
+def renewal_risks(subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, window_days: int) -> list[RenewalRisk]:
+    """The competencies the subscription was bought for that put its renewal at risk."""
+    if subscription is None or displayed_level(subscription, on) == "none":
+        return []
+    risks = []
+    horizon = min(subscription.expires_on, on + timedelta(days=window_days))
+    for competency_id, level in sorted(subscription.competencies.items()):
+        met, last_day = _level_state(evaluation, competency_id, level)
+        if not met:
+            risks.append(RenewalRisk(competency_id, level, "notMet"))
+        elif last_day is not None and last_day < horizon:
+            risks.append(RenewalRisk(competency_id, level, "lapsing", last_day))
+    return risks
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A renewal reminder: ``days_from_anniversary`` is -15 or 23 (CATALOG_FACTS)."""
+
+    level: str
+    anniversary: date
+    closes_on: date
+    days_from_anniversary: int
+
+
+REMINDER_GRACE = timedelta(days=7)  # a reminder still goes out if the evaluation of its day was missed
+
+
+def reminder_days(subscription: Subscription | None) -> list[date]:
+    """The days a renewal reminder is due (the evaluation must run on them)."""
+    return [subscription.expires_on + offset for offset in REMINDER_OFFSETS] if subscription is not None else []
+
+
+def due_reminders(subscription: Subscription | None, on: date) -> list[Reminder]:
+    """Renewal reminders due on ``on``: 15 days before the anniversary while the year runs,
+    23 days after it while the renewal window is open and the pack not yet renewed (renewing
+    moves the anniversary, so the old one's reminder is no longer due). An alert id per
+    anniversary and day keeps each to one."""
+    if subscription is None:
+        return []
+    due = []
+    for offset in REMINDER_OFFSETS:
+        day = subscription.expires_on + offset
+        expected: Status = "active" if offset.days < 0 else "renewalOpen"
+        if day <= on < day + REMINDER_GRACE and status(subscription, on) == expected:
+            due.append(Reminder(subscription.level, subscription.expires_on, subscription.expires_on + RENEWAL_WINDOW, offset.days))
+    return due
 
 
 def _gap(evaluation: Mapping[str, Any] | None, level: str) -> str | None:
@@ -113,16 +206,19 @@ def buy(level: str, current: Subscription | None, evaluation: Mapping[str, Any] 
     return Purchase(Subscription(level, on, on + YEAR), "purchase")
 
 
-def renewal_at_risk(subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date) -> bool:
-    """Subscribed, and the subscribed level is no longer met or a profile competency is at risk."""
+def renewal_at_risk(subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, window_days: int) -> bool:
+    """Subscribed, and the renewal is at risk: a risk per ``renewal_risks``, or (a subscription
+    bought for no recorded competency) the subscribed level is no longer met anywhere."""
     if displayed_level(subscription, on) == "none" or subscription is None:
         return False
-    if subscription.level not in eligible_levels(evaluation):
-        return True
-    return any(c.get("atRisk") for c in (evaluation or {}).get("competencies", []) if c.get("achievedLevel") != "none")
+    if not subscription.competencies:
+        return subscription.level not in eligible_levels(evaluation)
+    return bool(renewal_risks(subscription, evaluation, on, window_days))
 
 
-def membership_view(partner_id: str, subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date) -> dict[str, Any]:
+def membership_view(
+    partner_id: str, subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, window_days: int
+) -> dict[str, Any]:
     level = displayed_level(subscription, on)
     return {
         "partnerId": partner_id,
@@ -132,8 +228,9 @@ def membership_view(partner_id: str, subscription: Subscription | None, evaluati
         "expiresOn": subscription.expires_on.isoformat() if subscription else None,
         "renewalClosesOn": (subscription.expires_on + RENEWAL_WINDOW).isoformat() if subscription else None,
         "eligibleLevels": eligible_levels(evaluation),
-        "renewalAtRisk": renewal_at_risk(subscription, evaluation, on),
-        "businessProfile": business_profile(level, evaluation),
+        "renewalAtRisk": renewal_at_risk(subscription, evaluation, on, window_days),
+        "renewalRisks": [r.to_api() for r in renewal_risks(subscription, evaluation, on, window_days)],
+        "businessProfile": business_profile(level, evaluation, subscription.competencies if subscription else None),
     }
 
 
@@ -149,6 +246,21 @@ MEMBERSHIP_SCHEMA: dict[str, Any] = {
         "renewalClosesOn": {"type": ["string", "null"], "format": "date"},
         "eligibleLevels": {"type": "array", "items": {"type": "string", "enum": ["silver", "gold"]}},
         "renewalAtRisk": {"type": "boolean"},
+        "renewalRisks": {
+            "type": "array",
+            "description": "Why the renewal is at risk: per competency the subscription was bought for",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["competencyId", "level", "state"],
+                "properties": {
+                    "competencyId": {"type": "string"},
+                    "level": {"type": "string", "enum": ["silver", "gold"]},
+                    "state": {"type": "string", "enum": ["notMet", "lapsing"]},
+                    "lastDay": {"type": "string", "format": "date"},
+                },
+            },
+        },
         "businessProfile": {
             "type": "array",
             "items": {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -327,19 +327,23 @@ def alert_sinks(c: Container) -> list[Any]:
     return c.service("alert-sinks", lambda _c: build())
 
 
-def alert_hook(c: Container) -> Callable[[Any, Mapping[str, Any] | None, dict[str, Any], date], list[str]]:
-    """What the evaluation calls with the change it found."""
+def alert_hook(c: Container) -> Callable[[Any], list[str]]:
+    """What the evaluation calls with the change it found (``evaluation.Change``)."""
 
-    def on_change(inputs: Any, previous: Mapping[str, Any] | None, current: dict[str, Any], on: date) -> list[str]:
+    def on_change(change: Any) -> list[str]:
+        current = change.current
         expiring = [dict(item) for comp in current.get("competencies", []) for item in comp.get("expiring", [])]
         alerts = raise_alerts(
-            partner_id=inputs.partner_id,
-            previous=previous,
+            partner_id=change.inputs.partner_id,
+            previous=change.previous,
             current=current,
-            held=inputs.held_levels(on),
-            people=alert_facts(inputs),
+            held=change.inputs.held_levels(change.on),
+            people=alert_facts(change.inputs),
             expiring=expiring,
             raised_at=datetime.fromisoformat(str(current["evaluatedAt"]).replace("Z", "+00:00")),
+            risks=change.risks,
+            previous_risks=change.previous_risks,
+            reminders=change.reminders,
         )
         return alert_service(c).record(alerts, str(current.get("evaluatedAt")))
 
@@ -351,7 +355,15 @@ ALERT_SCHEMA: dict[str, Any] = {
     "required": ["id", "type", "partnerId", "competencyId", "level", "title", "detail", "cause", "raisedAt", "delivery"],
     "properties": {
         "id": {"type": "string"},
-        "type": {"type": "string", "enum": ["competency.renewal.atrisk", "competency.achievement.expiring", "competency.level.attained"]},
+        "type": {
+            "type": "string",
+            "enum": [
+                "competency.renewal.atrisk",
+                "competency.achievement.expiring",
+                "competency.level.attained",
+                "membership.renewal.reminder",
+            ],
+        },
         "partnerId": {"type": "string"},
         "competencyId": {"type": "string"},
         "level": {"type": "string", "enum": ["silver", "gold"]},

@@ -28,6 +28,7 @@ from shared.documents import (
     utc_now,
 )
 from shared.domain import evaluation as engine
+from shared.domain import membership as membership_rules
 from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
 from shared.ports import DocumentStore, InvalidMessage, MessageQueue, Stored
@@ -107,6 +108,24 @@ class PartnerInputs:
             inputs.latest = EvaluationDoc.from_doc(d.body)
         return inputs
 
+    def subscription_rules(self) -> membership_rules.Subscription | None:
+        sub = self.subscription
+        return membership_rules.Subscription(sub.level, sub.purchased_on, sub.expires_on, dict(sub.competencies)) if sub else None
+
+    def previous_risks(self, window_days: int) -> list[membership_rules.RenewalRisk]:
+        """The renewal risks found by the previous evaluation (an episode's start)."""
+        if self.latest is None:
+            return []
+        if self.latest.renewal_risks is not None:
+            return [
+                membership_rules.RenewalRisk(
+                    r["competencyId"], r["level"], r["state"], date.fromisoformat(d) if (d := r.get("lastDay")) else None
+                )
+                for r in self.latest.renewal_risks
+            ]
+        on = date.fromisoformat(str(self.latest.evaluation["evaluatedAt"])[:10])
+        return membership_rules.renewal_risks(self.subscription_rules(), self.latest.evaluation, on, window_days)
+
     def linked_msa_by_user(self) -> dict[str, str]:
         return count_linked(self.mirrors)
 
@@ -121,7 +140,19 @@ class PartnerInputs:
         return held
 
 
-AlertHook = Callable[[PartnerInputs, dict[str, Any] | None, dict[str, Any], date], Sequence[Any]]
+class Change(NamedTuple):
+    """What an evaluation found, for the alert rules."""
+
+    inputs: PartnerInputs
+    previous: dict[str, Any] | None
+    current: dict[str, Any]
+    on: date
+    risks: list[membership_rules.RenewalRisk]
+    previous_risks: list[membership_rules.RenewalRisk]
+    reminders: list[membership_rules.Reminder]
+
+
+AlertHook = Callable[[Change], Sequence[Any]]
 
 
 class EvaluationService:
@@ -184,10 +215,14 @@ class EvaluationService:
         inputs = PartnerInputs.from_documents(partner_id, documents)
         evaluation, stable_until = self.compute(inputs, at)
         previous = inputs.latest.evaluation if inputs.latest else None
+        subscription = inputs.subscription_rules()
+        # One rule for GET membership and the at-risk alert: membership.renewal_risks.
+        risks = membership_rules.renewal_risks(subscription, evaluation, on, self._window)
         if self._raise_alerts is not None:
             # The outbox: alerts are stored before the evaluation that raised them, with
             # stable ids, so a crash in between re-raises nothing twice.
-            self._raise_alerts(inputs, previous, evaluation, on)
+            reminders = membership_rules.due_reminders(subscription, on)
+            self._raise_alerts(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
             # History keeps every change of level or risk (not a copy per night).
@@ -195,7 +230,11 @@ class EvaluationService:
                 pk, EvaluationHistoryDoc(id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1]).to_doc()
             )
         stored = EvaluationDoc.document(
-            evaluation, source_message_id=run_key, fingerprint=fingerprint, stable_until=stable_until.isoformat()
+            evaluation,
+            source_message_id=run_key,
+            fingerprint=fingerprint,
+            stable_until=stable_until.isoformat(),
+            renewal_risks=[r.to_api() for r in risks],
         )
         self._store.upsert(pk, stored)
         self._stamp(pk, at, run_key)
@@ -237,8 +276,13 @@ class EvaluationService:
         )
         result = engine.evaluate(self._catalog, snapshot, on, evaluated_at=at, alert_window_days=self._window)
         stable_until = result.stable_until
-        if inputs.subscription is not None and on <= inputs.subscription.expires_on:
-            stable_until = min(stable_until, inputs.subscription.expires_on + timedelta(days=1))  # held levels change then
+        sub = inputs.subscription
+        if sub is not None:
+            # Held levels, the renewal horizon, the displayed level and the reminders change on these days.
+            days = [sub.expires_on, sub.expires_on + timedelta(days=1), sub.expires_on + membership_rules.RENEWAL_WINDOW]
+            for day in membership_rules.reminder_days(inputs.subscription_rules()):
+                days += [day, day + membership_rules.REMINDER_GRACE]
+            stable_until = min([stable_until, *(d for d in days if d > on)])
         return result.to_api(), stable_until
 
     def latest(self, partner_id: str) -> dict[str, Any]:

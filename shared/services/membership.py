@@ -1,4 +1,9 @@
-"""The benefit-pack membership of a partner: read, buy, renew, upgrade."""
+"""The benefit-pack membership of a partner: read, buy, renew, upgrade.
+
+Buying and renewing are judged on today's facts: the partner is evaluated in the request
+(cheap when nothing changed since the last evaluation: the stored result is confirmed), and
+evaluated again once the subscription is stored, so that its renewal risks and alerts start
+from the purchase."""
 
 from __future__ import annotations
 
@@ -18,8 +23,17 @@ class MembershipIn(ApiModel):
 
 
 class MembershipService:
-    def __init__(self, store: DocumentStore, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        *,
+        window_days: int,
+        evaluate: Callable[[str], dict[str, Any]] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._store = store
+        self._window = window_days
+        self._evaluate = evaluate
         self._clock = clock
 
     def _read(self, partner_id: str) -> tuple[Stored | None, dict[str, Any] | None]:
@@ -33,14 +47,16 @@ class MembershipService:
         if stored is None:
             return None
         doc = SubscriptionDoc.from_doc(stored.body)
-        return rules.Subscription(doc.level, doc.purchased_on, doc.expires_on)
+        return rules.Subscription(doc.level, doc.purchased_on, doc.expires_on, dict(doc.competencies))
 
     def view(self, partner_id: str) -> dict[str, Any]:
         stored, evaluation = self._read(partner_id)
-        return rules.membership_view(partner_id, self._subscription(stored), evaluation, self._clock().date())
+        return rules.membership_view(partner_id, self._subscription(stored), evaluation, self._clock().date(), self._window)
 
     def buy(self, partner_id: str, body: MembershipIn, *, actor: str) -> dict[str, Any]:
-        stored, evaluation = self._read(partner_id)
+        stored = self._store.read(partner_pk(partner_id), SubscriptionDoc.DOC_ID)
+        # Today's facts, not last night's: a departure or an unlink since then counts.
+        evaluation = self._evaluate(partner_id) if self._evaluate is not None else self._read(partner_id)[1]
         now = self._clock()
         current = self._subscription(stored)
         try:
@@ -55,7 +71,7 @@ class MembershipService:
                 level=sub.level,
                 purchased_on=sub.purchased_on,
                 expires_on=sub.expires_on,
-                competencies={p["competencyId"]: p["level"] for p in rules.business_profile(sub.level, evaluation)},
+                competencies={p["competencyId"]: p["level"] for p in rules.business_profile(sub.level, evaluation)},  # today's only
                 history=[
                     *(previous.history if previous else []),
                     {"at": iso(now), "by": actor, "kind": purchase.kind, "level": sub.level, "discountPercent": purchase.discount_percent},
@@ -69,10 +85,22 @@ class MembershipService:
                     self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
             except ConflictError:
                 raise Conflict("Another purchase was made at the same time; read the membership and try again.") from None
-        view = rules.membership_view(partner_id, purchase.subscription, evaluation, now.date())
+            if self._evaluate is not None:
+                evaluation = self._evaluate(partner_id)  # the renewal risks and alerts start from the purchase
+        stored = self._store.read(partner_pk(partner_id), SubscriptionDoc.DOC_ID)
+        view = rules.membership_view(partner_id, self._subscription(stored), evaluation, now.date(), self._window)
         view["purchase"] = {"kind": purchase.kind, "discountPercent": purchase.discount_percent}
         return view
 
 
 def membership_service(c: Container | None = None) -> MembershipService:
-    return (c or container()).service("membership", lambda c: MembershipService(c.store))
+    def build(c: Container) -> MembershipService:
+        from shared.services.evaluation import evaluation_service
+
+        return MembershipService(
+            c.store,
+            window_days=c.settings.alert_window_days,
+            evaluate=lambda partner_id: evaluation_service(c).evaluate_partner(partner_id),
+        )
+
+    return (c or container()).service("membership", build)

@@ -31,7 +31,7 @@ def world(tmp_path: Path) -> tuple[SqliteDocumentStore, EvaluationService, list[
         ).to_doc(),
     )
     store.upsert(pk, MsaMirrorDoc(id=MsaMirrorDoc.doc_id("m1"), msa_id="m1", user_id="u1", state="linked", epoch=1, linked_at=T0).to_doc())
-    expires = date(2027, 3, 1)  # enters the 60-day window on 2026-12-31
+    expires = date(2027, 2, 28)  # its last day: the lapse (2027-03-01) enters the 60-day window on 2026-12-31
     achievement = AchievementDoc(
         id=AchievementDoc.copy_id("m1", "exam", "70-533"),
         msa_id="m1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,8 +15,10 @@ from shared.domain.alert_rules import (
     PersonFacts,
     raise_alerts,
 )
+from shared.domain.membership import Subscription, renewal_risks
 
 AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
+ON = AT.date()
 
 
 def evaluation(level: str, contributors: list[str], *, at: str = "2026-11-24T02:00:00Z") -> dict:
@@ -63,8 +65,19 @@ PEOPLE = {
 
 
 def run(previous, current, held, people=PEOPLE, expiring=()):
+    """``held``: the competencies a subscription was bought for; the risks come from the one
+    rule GET membership answers with."""
+    sub = Subscription("gold", ON - timedelta(days=100), ON + timedelta(days=265), held)
     return raise_alerts(
-        partner_id="p1", previous=previous, current=current, held=held, people=people, expiring=list(expiring), raised_at=AT
+        partner_id="p1",
+        previous=previous,
+        current=current,
+        held=held,
+        people=people,
+        expiring=list(expiring),
+        raised_at=AT,
+        risks=renewal_risks(sub, current, ON, 60),
+        previous_risks=renewal_risks(sub, previous, ON, 60) if previous else [],
     )
 
 

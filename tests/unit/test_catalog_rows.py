@@ -32,7 +32,7 @@ def snapshot(competency: str, people: list[list[str]], metrics: dict[str, float]
     return PartnerSnapshot(
         "p1",
         people=[Person(f"u{i}", f"P{i}", True, f"m{i}") for i in range(len(people))],
-        achievements=[Achievement(f"m{i}", KIND[c], c, date(2026, 1, 1)) for i, codes in enumerate(people) for c in codes],  # type: ignore[arg-type]
+        achievements=[Achievement(f"m{i}", KIND[c], c, date(2026, 1, 1)) for i, codes in enumerate(people) for c in codes],
         metrics=[MetricFigure(metric, competency, AS_OF, value) for metric, value in metrics.items()],
     )
 

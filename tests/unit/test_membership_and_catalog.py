@@ -88,10 +88,12 @@ def test_business_profile_silver_shows_silver_gold_shows_both() -> None:
 
 
 def test_renewal_at_risk_when_the_subscribed_level_is_no_longer_met() -> None:
-    sub = m.Subscription("gold", ON, ON + timedelta(days=365))
-    assert m.renewal_at_risk(sub, evaluation(a="gold"), ON) is False
-    assert m.renewal_at_risk(sub, evaluation(a="silver"), ON) is True
-    assert m.membership_view("p", sub, evaluation(a="silver"), ON)["level"] == "gold"  # still displayed
+    sub = m.Subscription("gold", ON, ON + timedelta(days=365), {"a": "gold"})
+    assert m.renewal_at_risk(sub, evaluation(a="gold"), ON, 60) is False
+    assert m.renewal_at_risk(sub, evaluation(a="silver"), ON, 60) is True
+    view = m.membership_view("p", sub, evaluation(a="silver"), ON, 60)
+    assert view["level"] == "gold"  # still displayed
+    assert view["renewalRisks"] == [{"competencyId": "a", "level": "gold", "state": "notMet"}]
 
 
 # --- catalog ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ overrides, expiring means depended on, performance lapses foreseen."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from shared.domain.evaluation import MetricFigure, Override, PartnerSnapshot
 from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, comp, person, revenue, run
@@ -11,11 +12,11 @@ from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, comp, per
 # --- 1. gold implies silver ---------------------------------------------------------------------
 
 
-def app_builder_gold(**extra: object) -> PartnerSnapshot:
+def app_builder_gold(**extra: Any) -> PartnerSnapshot:
     people = [person(i) for i in range(1, 5)]
     return PartnerSnapshot(
         "p1", people=people, achievements=[ach(i, "MCSD-APP-BUILDER", kind="certification") for i in range(1, 5)], **extra
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_gold_met_with_no_silver_path_met_keeps_silver_met_and_not_at_risk() -> None:
