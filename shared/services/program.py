@@ -177,6 +177,7 @@ class ProgramService:
             by_msa.setdefault(a.msa_id, []).append(a)
         counted = _counted_toward(latest_evaluation, self._catalog_api())
         grace = {e["code"]: date.fromisoformat(e["acceptedUntil"]) for e in self._catalog_api().get("exams", []) if e.get("acceptedUntil")}
+        titles = {e["code"]: e["title"] for e in self._catalog_api().get("exams", [])}
         today = self._clock().date()
         rows: list[list[str]] = []
         header = (
@@ -228,7 +229,7 @@ class ProgramService:
                         *base,
                         a.kind,
                         a.code,
-                        a.title or "",
+                        a.title or titles.get(a.code, ""),
                         a.earned_on.isoformat(),
                         a.expires_on.isoformat() if a.expires_on else "",
                         "; ".join(toward),
@@ -240,8 +241,7 @@ class ProgramService:
 
 def _codes(requirement: Mapping[str, Any]) -> set[str]:
     codes = set(requirement.get("allOf") or []) | set(requirement.get("anyOf") or [])
-    subset = requirement.get("subset") or {}
-    return codes | set(subset.get("allOf") or []) | set(subset.get("anyOf") or [])
+    return codes | {code for group in requirement.get("anyOfSets") or [] for code in group}
 
 
 def _listed(code: str, catalog: Mapping[str, Any]) -> bool:

@@ -109,6 +109,7 @@ def test_the_skills_report_says_who_holds_what_and_what_counts(api: Api) -> None
     by_code = {r["code"]: r for r in rows if r["displayName"] == "Linked Lin"}
     assert by_code["70-533"]["msaLinked"] == "yes" and "cloud-platform" in by_code["70-533"]["countsToward"]
     assert by_code["70-532"]["notCountedBecause"] == "expired"
+    assert by_code["70-533"]["title"] == "Implementing Microsoft Azure Infrastructure Solutions"  # from the catalog
     [una] = [r for r in rows if r["displayName"] == "Unlinked Una"]
     assert una["msaLinked"] == "no" and una["notCountedBecause"] == "MSA not linked"
     assert api.request("GET", f"/partners/{partner_id}/skills-report", as_=api.member(tenant)).status_code == 403
