@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.functions as func
@@ -79,6 +80,20 @@ class Call:
 
     def query(self, name: str) -> str | None:
         return self.req.params.get(name)
+
+    def query_date(self, name: str) -> date | None:
+        """An optional ``YYYY-MM-DD`` query parameter; anything else is a 400 naming it."""
+        value = self.query(name)
+        if value is None or value == "":
+            return None
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationFailed(
+                f"Query parameter '{name}' must be a date (YYYY-MM-DD).", errors=[{"pointer": f"#/{name}", "detail": "not a date"}]
+            ) from None
 
     @property
     def partner_id(self) -> str:

@@ -271,9 +271,12 @@ class EvaluationStampDoc(StoredModel):
 
 
 class EvaluationHistoryDoc(StoredModel):
-    """One past evaluation (id ``evaluation:{evaluatedAt}``), summary only."""
+    """One past evaluation (id ``evaluation:{evaluatedAt}``), summary only: written when a
+    level, a risk or a requirement's current value changes (an unchanged night repeats the
+    previous one)."""
 
     doc_type = "evaluationHistory"
     evaluated_at: datetime
     achieved: dict[str, str]  # competencyId → none | silver | gold
     at_risk: list[str]
+    current: dict[str, dict[str, float]] = {}  # competencyId → "level/pathId/requirementId" → current

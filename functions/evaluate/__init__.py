@@ -80,6 +80,23 @@ def get_evaluation(call: Call) -> func.HttpResponse:
 
 @endpoint(
     bp,
+    "partners/{partnerId}/competencies/history",
+    "GET",
+    name="get_evaluation_history",
+    rule=partner(members=True, roles=(ROLE_OPERATOR,)),
+    summary="Progress over time: per night, each competency's level and each requirement's value",
+    tags=["evaluation"],
+    response="shared.services.evaluation:HISTORY_SCHEMA",
+    query={"from": "First night (YYYY-MM-DD); default 30 days before to", "to": "Last night (YYYY-MM-DD); default today"},
+)
+def get_evaluation_history(call: Call) -> func.HttpResponse:
+    from shared.services.evaluation import evaluation_service
+
+    return json_response(evaluation_service().history(call.partner_id, call.query_date("from"), call.query_date("to")))
+
+
+@endpoint(
+    bp,
     "achievements",
     "POST",
     name="post_achievements",

@@ -225,10 +225,11 @@ class EvaluationService:
             self._raise_alerts(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
-            # History keeps every change of level or risk (not a copy per night).
-            self._store.upsert(
-                pk, EvaluationHistoryDoc(id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1]).to_doc()
+            # History keeps every change of level, risk or value (not a copy per night).
+            history = EvaluationHistoryDoc(
+                id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1], current=summary[2]
             )
+            self._store.upsert(pk, history.to_doc())
         stored = EvaluationDoc.document(
             evaluation,
             source_message_id=run_key,
@@ -285,6 +286,22 @@ class EvaluationService:
             stable_until = min([stable_until, *(d for d in days if d > on)])
         return result.to_api(), stable_until
 
+    def history(self, partner_id: str, start: date | None, end: date | None) -> dict[str, Any]:
+        """Progress over time: per night, each competency's level and requirement values."""
+        from shared.errors import ValidationFailed
+
+        end = end or self._clock().date()
+        start = start or end - timedelta(days=30)
+        if start > end:
+            raise ValidationFailed("from must not be after to.", errors=[{"pointer": "#/from", "detail": "after to"}])
+        if (end - start).days >= MAX_HISTORY_DAYS:
+            raise ValidationFailed(
+                f"Ask for at most {MAX_HISTORY_DAYS} nights at a time.", errors=[{"pointer": "#/to", "detail": "range too long"}]
+            )
+        documents = [d.body for d in self._store.query(partner_pk(partner_id), types=[EvaluationHistoryDoc.doc_type])]
+        nights = history_nights(documents, start, end, self._catalog)
+        return {"partnerId": partner_id, "from": start.isoformat(), "to": end.isoformat(), "nights": nights}
+
     def latest(self, partner_id: str) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), EvaluationDoc.DOC_ID)
         if stored is None:
@@ -296,9 +313,134 @@ class EvaluationService:
         return evaluation
 
 
-def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
-    at_risk = [c["competencyId"] for c in evaluation.get("competencies", []) if c.get("atRisk")]
-    return engine.achieved_levels(evaluation), at_risk
+def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str], dict[str, dict[str, float]]]:
+    competencies = evaluation.get("competencies", [])
+    at_risk = [c["competencyId"] for c in competencies if c.get("atRisk")]
+    current = {
+        c["competencyId"]: {
+            f"{lv['level']}/{p['pathId']}/{r['requirementId']}": r["current"]
+            for lv in c.get("levels", [])
+            for p in lv.get("paths", [])
+            for r in p.get("requirements", [])
+        }
+        for c in competencies
+    }
+    return engine.achieved_levels(evaluation), at_risk, current
+
+
+MAX_HISTORY_DAYS = 366
+
+
+def history_nights(documents: Sequence[Mapping[str, Any]], start: date, end: date, catalog: Catalog) -> list[dict[str, Any]]:
+    """Per night from ``start`` to ``end``: the state the latest evaluation up to that night
+    left (an unchanged night repeats it); nights before the first evaluation are left out."""
+    ordered = sorted(documents, key=lambda d: str(d["evaluatedAt"]))
+    nights: list[dict[str, Any]] = []
+    index, latest = 0, None
+    day = start
+    while day <= end:
+        while index < len(ordered) and str(ordered[index]["evaluatedAt"])[:10] <= day.isoformat():
+            latest = ordered[index]
+            index += 1
+        if latest is not None:
+            nights.append(_night(day, latest, catalog))
+        day += timedelta(days=1)
+    return nights
+
+
+def _night(day: date, doc: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
+    at_risk = set(doc.get("atRisk", []))
+    competencies = []
+    for competency in catalog.competencies:
+        cid = competency.competency_id
+        values = (doc.get("current") or {}).get(cid, {})
+        requirements = [
+            {"level": lv.level, "pathId": p.path_id, "requirementId": r.requirement_id, "current": values[key]}
+            for lv in competency.levels
+            for p in lv.paths
+            for r in p.requirements
+            if (key := f"{lv.level}/{p.path_id}/{r.requirement_id}") in values
+        ]
+        competencies.append(
+            {
+                "competencyId": cid,
+                "achievedLevel": doc.get("achieved", {}).get(cid, "none"),
+                "atRisk": cid in at_risk,
+                "requirements": requirements,
+            }
+        )
+    return {"date": day.isoformat(), "evaluatedAt": str(doc["evaluatedAt"]), "competencies": competencies}
+
+
+HISTORY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["partnerId", "from", "to", "nights"],
+    "properties": {
+        "partnerId": {"type": "string"},
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "nights": {
+            "type": "array",
+            "description": "One entry per night with an evaluation on or before it; an unchanged night repeats the last evaluation.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["date", "evaluatedAt", "competencies"],
+                "properties": {
+                    "date": {"type": "string", "format": "date"},
+                    "evaluatedAt": {"type": "string", "format": "date-time", "description": "the evaluation that night shows"},
+                    "competencies": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["competencyId", "achievedLevel", "atRisk", "requirements"],
+                            "properties": {
+                                "competencyId": {"type": "string"},
+                                "achievedLevel": {"type": "string", "enum": ["none", "silver", "gold"]},
+                                "atRisk": {"type": "boolean"},
+                                "requirements": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "required": ["level", "pathId", "requirementId", "current"],
+                                        "properties": {
+                                            "level": {"type": "string", "enum": ["silver", "gold"]},
+                                            "pathId": {"type": "string"},
+                                            "requirementId": {"type": "string"},
+                                            "current": {"type": "number"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "example": {
+        "partnerId": "contoso",
+        "from": "2026-11-24",
+        "to": "2026-11-25",
+        "nights": [
+            {
+                "date": "2026-11-24",
+                "evaluatedAt": "2026-11-24T02:00:00Z",
+                "competencies": [
+                    {
+                        "competencyId": "cloud-platform",
+                        "achievedLevel": "silver",
+                        "atRisk": False,
+                        "requirements": [{"level": "silver", "pathId": "azure-consumption", "requirementId": "azure-skill", "current": 1}],
+                    }
+                ],
+            }
+        ],
+    },
+}
 
 
 def evaluate_message(body: Any) -> None:

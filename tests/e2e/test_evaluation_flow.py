@@ -110,6 +110,13 @@ def test_the_skills_report_says_who_holds_what_and_what_counts(api: Api) -> None
     assert by_code["70-533"]["msaLinked"] == "yes" and "cloud-platform" in by_code["70-533"]["countsToward"]
     assert by_code["70-532"]["notCountedBecause"] == "expired"
     assert by_code["70-533"]["title"] == "Implementing Microsoft Azure Infrastructure Solutions"  # from the catalog
+
+    history = api.request("GET", f"/partners/{partner_id}/competencies/history", as_=api.member(tenant))
+    assert history.status_code == 200, history.text
+    [night] = history.json()["nights"][-1:]
+    assert cloud_platform(night)["achievedLevel"] == "silver"
+    bad = api.request("GET", f"/partners/{partner_id}/competencies/history?from=yesterday", as_=api.member(tenant))
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
     [una] = [r for r in rows if r["displayName"] == "Unlinked Una"]
     assert una["msaLinked"] == "no" and una["notCountedBecause"] == "MSA not linked"
     assert api.request("GET", f"/partners/{partner_id}/skills-report", as_=api.member(tenant)).status_code == 403
