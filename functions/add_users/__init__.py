@@ -81,8 +81,10 @@ def add_users(call: Call) -> func.HttpResponse:
         items = service.rows_from_json(call.json(limit=limit))
     assert call.caller is not None and call.partner is not None
     view, finished = service.start_import(call.partner, items, idempotency_key=call.header("Idempotency-Key"), actor=call.caller.actor)
-    location = f"/api/partners/{call.partner_id}/imports/{view['importId']}"
-    return json_response(view, 201 if finished else 202, headers={"Location": location})
+    headers = {"Location": f"/api/partners/{call.partner_id}/imports/{view['importId']}"}
+    if not finished:
+        headers["Retry-After"] = str(min(60, max(5, view["counts"]["pending"] // 200)))  # about 200 rows per second
+    return json_response(view, 201 if finished else 202, headers=headers)
 
 
 @endpoint(

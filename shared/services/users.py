@@ -132,9 +132,14 @@ def _counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def import_view(doc: ImportDoc) -> dict[str, Any]:
+def import_view(doc: ImportDoc, *, log_available: bool = True, accepted: bool = False) -> dict[str, Any]:
+    """The import in the API shape. ``accepted`` (the 202 answer of a large import): the
+    counts carry the pending rows, not one result each. The log link only while the log
+    file still holds the passwords."""
     results = []
     for r in doc.rows:
+        if accepted and r["status"] == "pending":
+            continue
         item = {"row": r["row"], "status": r["status"]}
         for key in ("userPrincipalName", "userId", "error"):
             if r.get(key):
@@ -148,7 +153,8 @@ def import_view(doc: ImportDoc) -> dict[str, Any]:
         "completedAt": iso(doc.completed_at) if doc.completed_at else None,
         "counts": _counts(doc.rows),
         "results": results,
-        "log": f"/api/partners/{doc.partner_id}/imports/{doc.import_id}/log",
+        "logState": "available" if log_available else "gone",
+        **({"log": f"/api/partners/{doc.partner_id}/imports/{doc.import_id}/log"} if log_available else {}),
     }
 
 
@@ -309,7 +315,7 @@ class UserService:
             return self._resume(partner, existing.body, digest)
         if self._in_background(rows):
             self._continue_in_background(pk, ImportDoc.from_doc(stored.body))
-            return import_view(ImportDoc.from_doc(stored.body)), False
+            return import_view(ImportDoc.from_doc(stored.body), accepted=True), False
         return import_view(self.run_import(partner, import_id)), True
 
     def _reserve_names(
@@ -383,11 +389,11 @@ class UserService:
         if doc.request_digest != digest:
             raise Conflict("This Idempotency-Key was used for a different request; use a new key for new rows.")
         if doc.state == "completed":
-            return import_view(doc), True
+            return import_view(doc, log_available=self._log_available(str(partner["partnerId"]), doc.import_id)), True
         if self._in_background(doc.rows):
             if self._stalled(doc):  # its message was never sent, or was lost: send it again
                 self._continue_in_background(partner_pk(doc.partner_id), doc)
-            return import_view(doc), False  # the background run continues it
+            return import_view(doc, accepted=True), False  # the background run continues it
         return import_view(self.run_import(partner, doc.import_id)), True
 
     def _in_background(self, rows: Sequence[Mapping[str, Any]]) -> bool:
@@ -547,7 +553,15 @@ class UserService:
         stored = self._store.read(partner_pk(partner_id), ImportDoc.doc_id(import_id)) if _valid_id(import_id) else None
         if stored is None:
             raise NotFound("No such import for this partner.")
-        return import_view(ImportDoc.from_doc(stored.body))
+        return import_view(ImportDoc.from_doc(stored.body), log_available=self._log_available(partner_id, import_id))
+
+    def _log_available(self, partner_id: str, import_id: str) -> bool:
+        """Whether the log file still holds the passwords (not downloaded, erased or expired)."""
+        stored = self._store.read(partner_pk(partner_id), ImportLogDoc.doc_id(import_id))
+        if stored is None:
+            return False
+        log_doc = ImportLogDoc.from_doc(stored.body)
+        return not log_doc.erased and log_doc.downloaded_at is None and self._clock() < log_doc.expires_at
 
     def download_log(self, partner_id: str, import_id: str) -> str:
         """The log file, once: the passwords are erased as it is handed out."""
@@ -729,12 +743,20 @@ IMPORT_SCHEMA: dict[str, Any] = {
         "state": {"type": "string", "enum": ["running", "completed"]},
         "createdAt": {"type": "string", "format": "date-time"},
         "completedAt": {"type": ["string", "null"], "format": "date-time"},
-        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "log": {"type": "string"},
+        "counts": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["pending", "created", "exists", "failed"],
+            "properties": {k: {"type": "integer", "minimum": 0} for k in ("pending", "created", "exists", "failed")},
+        },
+        "log": {"type": "string", "description": "The one-time log file; absent once it is gone (downloaded, erased or expired)"},
+        "logState": {"type": "string", "enum": ["available", "gone"]},
         "results": {
             "type": "array",
+            "description": "Per row; the 202 answer of a large import lists only rows already done (counts.pending has the rest)",
             "items": {
                 "type": "object",
+                "additionalProperties": False,
                 "required": ["row", "status"],
                 "properties": {
                     "row": {"type": "integer"},

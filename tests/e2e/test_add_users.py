@@ -72,6 +72,8 @@ def test_an_admin_adds_users_from_a_real_world_csv_and_downloads_the_log_once(ap
 
     again = api.request("GET", f"/partners/{partner_id}/imports/{body['importId']}/log", as_=api.admin(tenant))
     assert again.status_code == 410
+    after = api.request("GET", f"/partners/{partner_id}/imports/{body['importId']}", as_=api.admin(tenant)).json()
+    assert after["logState"] == "gone" and "log" not in after  # no link to a log that is gone
     assert again.headers["content-type"].startswith("application/problem+json")
 
     # The passwords are gone from storage.
@@ -147,6 +149,9 @@ def test_a_large_import_continues_in_the_background_with_progress(api: Api) -> N
     users = [{"displayName": f"Bulk {i}", "email": f"bulk{i}@x.com"} for i in range(150)]
     response = add(api, partner_id, tenant, {"users": users}, key="bulk")
     assert response.status_code == 202
+    first = response.json()
+    assert sum(first["counts"].values()) == 150 and int(response.headers["retry-after"]) >= 1
+    assert all(r["status"] != "pending" for r in first["results"])  # counts, not every pending row
     location = response.headers["location"].removeprefix("/api")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
