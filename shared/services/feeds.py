@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from shared.bootstrap import Container, container
 from shared.documents import AchievementDoc, ApiModel, MetricDoc, MsaLinkDoc, msa_pk, partner_pk, utc_now
@@ -49,8 +49,35 @@ class AchievementIn(ApiModel):
 
 
 class AchievementsIn(ApiModel):
-    # Items are validated one by one so that one bad item rejects only itself.
-    achievements: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ACHIEVEMENTS_PER_BATCH)
+    # Items are validated one by one so that one bad item rejects only itself; the published
+    # schema is the item's own (AchievementIn), so the contract is closed all the same.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "achievements": [
+                    {
+                        "msaId": "00000000-0000-0000-1234-56789abcdef0",
+                        "kind": "exam",
+                        "code": "70-533",
+                        "earnedOn": "2026-01-10",
+                        "expiresOn": "2028-01-09",
+                    }
+                ]
+            }
+        }
+    )
+
+    achievements: Annotated[
+        list[dict[str, Any]],
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ACHIEVEMENTS_PER_BATCH,
+                "items": AchievementIn.model_json_schema(by_alias=True),
+            }
+        ),
+    ] = Field(min_length=1, max_length=MAX_ACHIEVEMENTS_PER_BATCH)
 
 
 class RejectedAchievement(ApiModel):
@@ -95,6 +122,12 @@ class MetricIn(ApiModel):
 
 
 class PerformanceIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"asOf": "2026-10-31", "metrics": [{"metric": "revenueUsd", "competencyId": "cloud-platform", "value": 20000}]}
+        }
+    )
+
     as_of: date
     metrics: list[MetricIn] = Field(min_length=1, max_length=MAX_METRICS_PER_PUT)
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, EvaluationDoc, SubscriptionDoc, iso, partner_pk, utc_now
 from shared.domain import membership as rules
@@ -19,6 +21,8 @@ from shared.ports import ConflictError, DocumentStore, Stored
 
 
 class MembershipIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"level": "silver"}})
+
     level: Literal["silver", "gold"]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.auth import Caller
 from shared.bootstrap import Container, container
@@ -47,6 +47,8 @@ def _refused(error: str) -> str:
 
 
 class LinkStartIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"loginHint": "ada@outlook.com"}})
+
     login_hint: str | None = Field(default=None, max_length=256, pattern=r"^[^\s<>\"']+$")
 
 

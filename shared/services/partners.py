@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, StoredModel, iso, partner_pk, tenant_pk, utc_now
@@ -24,6 +24,12 @@ DOMAIN_PATTERN = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,6
 
 
 class PartnerIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"displayName": "Contoso", "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "primaryDomain": "contoso.com"}
+        }
+    )
+
     display_name: str = Field(min_length=1, max_length=256)
     tenant_id: str = Field(pattern=TENANT_ID_PATTERN)
     primary_domain: str | None = Field(default=None, min_length=3, max_length=253, pattern=DOMAIN_PATTERN)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.bootstrap import Container, container
 from shared.documents import (
@@ -28,6 +28,18 @@ OVERRIDE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 class OverrideIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "competencyId": "cloud-platform",
+                "level": "silver",
+                "pathId": "azure-consumption",
+                "reason": "Consumption figures delayed by the program",
+                "expiresOn": "2027-02-28",
+            }
+        }
+    )
+
     competency_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     level: Literal["silver", "gold"]
     path_id: str | None = Field(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
@@ -56,6 +56,12 @@ LOG_GONE = "The log file was already downloaded or has expired; the passwords ar
 
 class UsersIn(ApiModel):
     """The JSON body (for the OpenAPI document; rows are validated one by one)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"users": [{"displayName": "Ada Lovelace", "givenName": "Ada", "surname": "Lovelace", "email": "ada@contoso.com"}]}
+        }
+    )
 
     users: list[rules.UserRow] = Field(min_length=1)
 
