@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -176,6 +176,11 @@ class Catalog(_Model):
     @cached_property
     def exam_by_code(self) -> dict[str, Exam]:
         return {e.code: e for e in self.exams}
+
+    @cached_property
+    def grace_ends(self) -> dict[str, date]:
+        """code → the first day a retired exam no longer counts (the day after acceptedUntil)."""
+        return {e.code: e.accepted_until + timedelta(days=1) for e in self.exams if e.accepted_until is not None}
 
     @cached_property
     def by_id(self) -> dict[str, Competency]:

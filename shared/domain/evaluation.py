@@ -239,34 +239,29 @@ def _number(value: float) -> float | int:
 # --- the engine -------------------------------------------------------------------------------
 
 
-def last_day_counted(expires_on: date | None, accepted_until: date | None) -> date | None:
-    """The last day an achievement counts: ``expiresOn`` and a retired exam's
-    ``acceptedUntil`` both name a last day (inclusive); None when neither applies."""
-    days = [d for d in (expires_on, accepted_until) if d is not None]
-    return min(days) if days else None
+_DAY = timedelta(days=1)
 
 
 def _lapses_on(catalog: Catalog, achievement: Achievement) -> date:
-    """The first day an achievement no longer counts; ``date.max`` when never."""
-    exam = catalog.exam_by_code.get(achievement.code)
-    last = last_day_counted(achievement.expires_on, exam.accepted_until if exam is not None else None)
-    return _NEVER if last is None or last >= _NEVER - timedelta(days=1) else last + timedelta(days=1)
+    """The first day an achievement no longer counts: the day after its ``expiresOn`` or
+    after a retired exam's ``acceptedUntil`` (both name a last day); ``date.max`` when never."""
+    expires = achievement.expires_on
+    lapses = expires + _DAY if expires is not None and expires < _NEVER else _NEVER
+    grace_ends = catalog.grace_ends.get(achievement.code)
+    return grace_ends if grace_ends is not None and grace_ends < lapses else lapses
 
 
 class _People:
     """The people who count on the date, with the codes they validly hold."""
 
-    def __init__(self, catalog: Catalog, snapshot: PartnerSnapshot, on: date) -> None:
+    def __init__(self, catalog: Catalog, snapshot: PartnerSnapshot, on: date, lapse_days: Sequence[date]) -> None:
         by_msa = {p.msa_id: p for p in snapshot.people if p.active and p.msa_id}
         self.catalog = catalog
         self.names = {p.user_id: p.display_name for p in snapshot.people}
         self.codes: dict[str, dict[str, date]] = defaultdict(dict)  # user → code → lapses on
-        for a in snapshot.achievements:
+        for a, lapses in zip(snapshot.achievements, lapse_days, strict=True):
             person = by_msa.get(a.msa_id)
-            if person is None or a.earned_on > on:
-                continue
-            lapses = _lapses_on(catalog, a)
-            if lapses <= on:
+            if person is None or a.earned_on > on or lapses <= on:
                 continue
             held = self.codes[person.user_id]
             held[a.code] = max(held.get(a.code, lapses), lapses)  # the longest-lasting of duplicates
@@ -355,10 +350,19 @@ def _leaves_window(as_of: date, months: int) -> date:
 
 def _performance_lapses(r: Requirement, figures: Sequence[MetricFigure], on: date) -> date:
     """The first day a met performance requirement falls below ``required`` as its figures
-    leave the trailing period (nothing new arriving); ``date.max`` when it never does."""
-    for day in sorted({_leaves_window(f.as_of, r.months) for f in figures if f.as_of <= on} - {on}):
-        if day > on and _performance(r, figures, day) < r.required:
-            return day
+    leave the trailing period, nothing new arriving; ``date.max`` when it never does. The
+    figures come sorted by (asOf, value), and leave the period in that order."""
+    start = _months_before(on, r.months)
+    window = [f for f in figures if start < f.as_of <= on]
+    if not window:
+        return _NEVER
+    if r.aggregate == "latest":
+        return _leaves_window(window[-1].as_of, r.months)  # the newest figure holds until it leaves
+    remaining = sum(f.value for f in window)
+    for i, f in enumerate(window):
+        remaining -= f.value
+        if (i + 1 == len(window) or window[i + 1].as_of != f.as_of) and remaining < r.required:
+            return _leaves_window(f.as_of, r.months)
     return _NEVER
 
 
@@ -563,12 +567,13 @@ def _depended_on(
 
 
 def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated_at: datetime, alert_window_days: int = 60) -> Evaluation:
-    people = _People(catalog, snapshot, on)
+    lapse_days = [_lapses_on(catalog, a) for a in snapshot.achievements]
+    people = _People(catalog, snapshot, on, lapse_days)
     later: dict[date, _People] = {}
 
     def people_on(day: date) -> _People:
         if day not in later:
-            later[day] = _People(catalog, snapshot, day)
+            later[day] = _People(catalog, snapshot, day, lapse_days)
         return later[day]
 
     figures: dict[str, dict[str, list[MetricFigure]]] = defaultdict(lambda: defaultdict(list))
@@ -579,20 +584,28 @@ def evaluate(catalog: Catalog, snapshot: PartnerSnapshot, on: date, *, evaluated
         for competency in catalog.competencies
     ]
     return Evaluation(
-        snapshot.partner_id, evaluated_at, catalog.catalog_version, tuple(results), stable_until(catalog, snapshot, on, alert_window_days)
+        snapshot.partner_id,
+        evaluated_at,
+        catalog.catalog_version,
+        tuple(results),
+        stable_until(catalog, snapshot, on, alert_window_days, lapse_days),
     )
 
 
-def stable_until(catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_window_days: int) -> date:
+def stable_until(
+    catalog: Catalog, snapshot: PartnerSnapshot, on: date, alert_window_days: int, lapse_days: Sequence[date] | None = None
+) -> date:
     """The first day after ``on`` on which evaluating the same snapshot could give another
     result: an achievement is earned, lapses or enters the alert window; a figure enters or
-    leaves its trailing period, or its leaving enters the window; an override ends or enters the window. Every input that moves
-    with the calendar is listed here (a property test holds it to that)."""
+    leaves its trailing period, or its leaving enters the window; an override ends or enters
+    the window. Every input that moves with the calendar is listed here (a property test
+    holds it to that)."""
     window = timedelta(days=alert_window_days)
     candidates: list[date] = []
-    for a in snapshot.achievements:
+    if lapse_days is None:
+        lapse_days = [_lapses_on(catalog, a) for a in snapshot.achievements]
+    for a, lapses in zip(snapshot.achievements, lapse_days, strict=True):
         candidates.append(a.earned_on)
-        lapses = _lapses_on(catalog, a)
         if lapses != _NEVER:
             candidates += [lapses, lapses - window]
     for f in snapshot.metrics:
