@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+
 from shared.domain.evaluation import MetricFigure, Override, PartnerSnapshot
-from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, comp, person, revenue, run
+from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, comp, dates, near_boundaries, person, revenue, run, snapshots
 
 # --- 1. gold implies silver ---------------------------------------------------------------------
 
@@ -160,3 +162,27 @@ def test_revenue_that_stays_above_the_threshold_lapses_only_with_its_last_figure
     figures = [MetricFigure("revenueUsd", "cloud-platform", date(2025, 12, 1), 10000), revenue("cloud-platform", 16000)]
     c = comp(run(cloud_platform_silver(metrics=figures, held={"cloud-platform": "silver"})), "cloud-platform")
     assert c["earliestExpiry"] == "2027-10-30" and c["atRisk"] is False
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(snapshots(), dates)
+def test_gold_met_always_means_silver_met(snapshot: PartnerSnapshot, on: date) -> None:
+    for c in run(snapshot, on=on)["competencies"]:
+        silver, gold = c["levels"]
+        assert not gold["met"] or silver["met"]
+        assert c["achievedLevel"] == ("gold" if gold["met"] else "silver" if silver["met"] else "none")
+
+
+@settings(max_examples=200, deadline=None)
+@given(near_boundaries())
+def test_every_expiring_achievement_named_ends_the_level_when_it_lapses(case: tuple[PartnerSnapshot, date]) -> None:
+    snapshot, on = case
+    for c in run(snapshot, on=on)["competencies"]:
+        for item in c["expiring"]:
+            day_after = date.fromisoformat(item["expiresOn"]) + timedelta(days=1)
+            later = comp(run(snapshot, on=day_after), c["competencyId"])
+            assert not next(lv for lv in later["levels"] if lv["level"] == item["level"])["met"]
+            assert c["earliestExpiry"] is not None and item["expiresOn"] >= c["earliestExpiry"]
