@@ -52,10 +52,24 @@ def _resolve(reference: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
+def _closed(schema: Any) -> Any:
+    """A hand-written schema with every object whose properties it lists closed
+    (``additionalProperties: false``) unless it says otherwise: the shape is known."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: (v if k in ("example", "examples", "enum") else _closed(v)) for k, v in schema.items()}
+    if "properties" in out:
+        out["properties"] = {name: _closed(sub) for name, sub in schema["properties"].items()}
+        out.setdefault("additionalProperties", False)
+    return out
+
+
 def _schema(reference: str, components: dict[str, Any], *, mode: str) -> dict[str, Any]:
     target = _resolve(reference)
     if isinstance(target, dict):
-        return target
+        return _closed(target)
     schema = target.model_json_schema(by_alias=True, mode=mode, ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
         components.setdefault(name, definition)

@@ -246,6 +246,15 @@ MEMBERSHIP_SCHEMA: dict[str, Any] = {
         "renewalClosesOn": {"type": ["string", "null"], "format": "date"},
         "eligibleLevels": {"type": "array", "items": {"type": "string", "enum": ["silver", "gold"]}},
         "renewalAtRisk": {"type": "boolean"},
+        "purchase": {
+            "type": "object",
+            "description": "In the answer to a purchase only",
+            "required": ["kind", "discountPercent"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["purchase", "renewal", "upgrade", "repeat"]},
+                "discountPercent": {"type": "integer"},
+            },
+        },
         "renewalRisks": {
             "type": "array",
             "description": "Why the renewal is at risk: per competency the subscription was bought for",
