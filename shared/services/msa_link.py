@@ -59,6 +59,8 @@ class LinkStartOut(ApiModel):
 class LinkCompleteIn(ApiModel):
     """The callback's parameters, sent back by the employee who started the sign-in."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"code": "M.C507_BAY.2.U.6f5c...", "state": "q1w2e3r4t5y6u7i8o9p0"}})
+
     code: str = Field(min_length=1, max_length=MAX_CODE_LENGTH)
     state: str = Field(min_length=1, max_length=256)
 
