@@ -52,7 +52,7 @@ def measure(data_dir: Path, *, clients: int, seconds: float, progress: Callable[
             return str(response.json()["access_token"])
 
         tenant = str(uuid.uuid4())
-        operator = {"Authorization": "Bearer " + token("program", ["Program.Operator"])}
+        operator = {"Authorization": "Bearer " + token(str(uuid.uuid4()), ["Program.Operator"])}
         partner_id = "bench-http"
         httpx.put(
             f"{base}/api/partners/{partner_id}", headers=operator, json={"displayName": "Bench", "tenantId": tenant}

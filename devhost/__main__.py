@@ -54,6 +54,8 @@ def _token(args: argparse.Namespace) -> int:
         "upn": args.upn,
         "roles": [r.strip() for r in (args.roles or "").split(",") if r.strip()],
         "lifetime": args.lifetime,
+        "version": args.version,
+        "appOnly": args.app_only,
     }
     request = urllib.request.Request(  # noqa: S310  (the local host on loopback)
         f"{url}/_dev/entra/token",
@@ -80,13 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--tls-port", type=int, default=0, help="port of the HTTPS stand-ins (MSA); 0 picks a free one")
     serve.set_defaults(run=_serve)
     token = commands.add_parser("token", help="print an access token the local host accepts")
-    token.add_argument("--tenant", required=True, help="tenant id (tid)")
+    token.add_argument("--tenant", required=True, help="tenant id (tid, a GUID as Entra's)")
     token.add_argument("--user", help="object id (oid); random when omitted")
     token.add_argument("--upn", help="user principal name (preferred_username)")
     token.add_argument("--roles", help="comma-separated app roles, e.g. Partner.Admin or Program.Operator")
     token.add_argument("--port", type=int, default=DEFAULT_PORT, help="port of the running local host")
     token.add_argument("--url", help="base URL of the running local host (instead of --port)")
     token.add_argument("--lifetime", type=int, default=3600, help="seconds")
+    token.add_argument("--version", choices=("1.0", "2.0"), default="2.0", help="access token version (ver)")
+    token.add_argument("--app-only", action="store_true", help="an application's token (roles, no scp)")
     token.set_defaults(run=_token)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from devhost.entra import EntraStandIn, TokenIssuer, issuer_template, jwks_url
+from devhost.entra import API_CLIENT_ID, EntraStandIn, TokenIssuer, issuer_template, issuer_v1_template, jwks_url
 from devhost.standin import Request, Response, make_server, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +130,8 @@ class LocalHost:
             "EVALUATION_SCHEDULE": os.environ.get("EVALUATION_SCHEDULE") or LOCAL_EVALUATION_SCHEDULE,
             "DATA_DIR": str(self.data_dir),
             "AUTH_ISSUER": issuer_template(self.base_url),
+            "AUTH_ISSUER_V1": issuer_v1_template(self.base_url),
+            "AUTH_CLIENT_ID": API_CLIENT_ID,
             "AUTH_JWKS_URL": jwks_url(self.base_url),
         }
         if self.graph is not None:

@@ -18,12 +18,21 @@ from typing import Any
 from devhost.standin import Request, Response, local_only
 
 PREFIX = "/_dev/entra"
-AUDIENCE = "api://competency-suite"
+AUDIENCE = "api://competency-suite"  # the API's App ID URI: the aud of v1 tokens
+API_CLIENT_ID = "00000000-0000-0000-0000-0000000a9100"  # the API's client id: the aud of v2 tokens
+PORTAL_CLIENT_ID = "00000000-0000-0000-0000-00000000b0a1"  # the calling app (azp / appid)
 TOKEN_LIFETIME_SECONDS = 3600
+DELEGATED_SCOPE = "access_as_user"
 
 
 def issuer_template(base_url: str) -> str:
+    """Where v2.0 tokens come from (Entra: https://login.microsoftonline.com/{tid}/v2.0)."""
     return f"{base_url}{PREFIX}/{{tid}}/v2.0"
+
+
+def issuer_v1_template(base_url: str) -> str:
+    """Where v1.0 tokens come from (Entra: https://sts.windows.net/{tid}/)."""
+    return f"{base_url}{PREFIX}/sts/{{tid}}/"
 
 
 def jwks_url(base_url: str) -> str:
@@ -36,7 +45,13 @@ def _b64url_uint(value: int) -> str:
 
 
 class TokenIssuer:
-    """Signs access tokens the way Entra ID v2 shapes them (``iss``, ``aud``, ``tid``, ``oid``, ``roles``)."""
+    """Signs access tokens shaped as Entra ID mints them, v1.0 or v2.0.
+
+    v2.0: ``ver`` "2.0", ``iss`` …/{tid}/v2.0, ``aud`` the API's client id, ``azp``/``azpacr``,
+    ``preferred_username``. v1.0: ``ver`` "1.0", ``iss`` sts…/{tid}/, ``aud`` the App ID URI,
+    ``appid``/``appidacr``, ``upn``/``unique_name``. A user's (delegated) token carries ``scp``
+    and the user's app ``roles``; an application's token (``app_only``) only ``roles``.
+    """
 
     def __init__(self, key_path: Path) -> None:
         from cryptography.hazmat.primitives import serialization
@@ -79,31 +94,46 @@ class TokenIssuer:
         user_id: str | None = None,
         upn: str | None = None,
         roles: Iterable[str] = (),
-        audience: str = AUDIENCE,
+        audience: str | None = None,
+        version: str = "2.0",
+        app_only: bool = False,
+        scopes: Iterable[str] = (DELEGATED_SCOPE,),
+        client_app_id: str = PORTAL_CLIENT_ID,
         lifetime: int = TOKEN_LIFETIME_SECONDS,
         extra: dict[str, Any] | None = None,
     ) -> str:
         import jwt
 
+        if version not in ("1.0", "2.0"):
+            raise ValueError("version must be 1.0 or 2.0")
         now = int(time.time())
+        subject = user_id or str(uuid.uuid4())
+        v2 = version == "2.0"
         claims: dict[str, Any] = {
-            "iss": issuer_template(base_url).format(tid=tenant_id),
-            "aud": audience,
-            "tid": tenant_id,
-            "oid": user_id or str(uuid.uuid4()),
-            "sub": user_id or str(uuid.uuid4()),
+            "aud": audience or (API_CLIENT_ID if v2 else AUDIENCE),
+            "iss": (issuer_template(base_url) if v2 else issuer_v1_template(base_url)).format(tid=tenant_id),
             "iat": now,
             "nbf": now,
             "exp": now + lifetime,
-            "ver": "2.0",
+            "tid": tenant_id,
+            "oid": subject,
+            "sub": subject,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": version,
         }
-        if upn:
-            claims["preferred_username"] = upn
+        if v2:
+            claims.update(azp=client_app_id, azpacr="1" if app_only else "0")
+        else:
+            claims.update(appid=client_app_id, appidacr="1" if app_only else "0")
+        if not app_only:
+            claims["scp"] = " ".join(scopes)
+            if upn:
+                claims.update({"preferred_username": upn} if v2 else {"upn": upn, "unique_name": upn})
         role_list = [r for r in roles if r]
         if role_list:
             claims["roles"] = role_list
         claims.update(extra or {})
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
 
 
 class EntraStandIn:
@@ -139,7 +169,9 @@ class EntraStandIn:
                     user_id=body.get("user"),
                     upn=body.get("upn"),
                     roles=body.get("roles") or [],
-                    audience=body.get("audience") or AUDIENCE,
+                    audience=body.get("audience"),
+                    version=str(body.get("version") or "2.0"),
+                    app_only=bool(body.get("appOnly")),
                     lifetime=int(body.get("lifetime") or TOKEN_LIFETIME_SECONDS),
                 )
             except (KeyError, ValueError, TypeError) as exc:

@@ -1,8 +1,11 @@
-"""Bearer-token validation (Entra ID v2 access tokens) and the authorisation rules of API.md.
+"""Bearer-token validation (Entra ID v1 and v2 access tokens) and the authorisation rules of API.md.
 
-One code path everywhere: PyJWT checks the RS256 signature against the issuer's JWKS
-(cached ``PyJWKClient``), ``iss`` for the token's tenant, ``aud``, ``exp``/``nbf`` with 60 s
-leeway and ``tid``. Locally the JWKS and issuer point at the local host's token stand-in.
+One code path everywhere: PyJWT checks the RS256 signature against the issuer's JWKS (the
+key set cached for a bounded lifetime, so a key Entra removes stops being trusted), the
+issuer that matches the token's ``ver`` for its tenant (v1 ``https://sts.windows.net/{tid}/``,
+v2 ``https://login.microsoftonline.com/{tid}/v2.0``), ``aud`` (the API's client id, which v2
+tokens carry, or its App ID URI, which v1 tokens carry), ``exp``/``nbf`` with 60 s leeway and a
+GUID ``tid``. Locally the JWKS and issuers point at the local host's token stand-in.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ ROLE_OPERATOR = "Program.Operator"
 ROLE_FEED = "Program.Feed"
 PROGRAM_ROLES = frozenset({ROLE_OPERATOR, ROLE_FEED})
 
-_TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch
+_TENANT_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")  # always fullmatch
 LEEWAY_SECONDS = 60
+V1_ISSUER = "https://sts.windows.net/{tid}/"
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,19 @@ class TokenValidator:
         *,
         jwks_url: str,
         issuer_template: str,
-        audience: str,
+        audience: str | None,
+        client_id: str | None = None,
+        issuer_v1_template: str = V1_ISSUER,
         program_tenant_id: str | None = None,
+        jwks_lifetime: float = 3600.0,
     ) -> None:
         self._jwks_url = jwks_url
-        self._issuer_template = issuer_template
-        self._audience = audience
+        self._issuers = {"2.0": issuer_template, "1.0": issuer_v1_template}
+        self._audiences = [a for a in (client_id, audience) if a]
+        if not self._audiences:
+            raise ValueError("a client id or an App ID URI is required")
         self._program_tenant_id = program_tenant_id
+        self._jwks_lifetime = jwks_lifetime
         self._jwks_client: Any = None
         self._lock = threading.Lock()
 
@@ -64,8 +74,12 @@ class TokenValidator:
                 if self._jwks_client is None:
                     from jwt import PyJWKClient
 
-                    # Keys are cached; an unknown kid triggers one refetch (key rollover).
-                    self._jwks_client = PyJWKClient(self._jwks_url, cache_keys=True, lifespan=3600, timeout=10)
+                    # The key set is cached for a lifetime, never key by key forever: a key the
+                    # issuer drops stops being trusted when the set is next fetched; an unknown
+                    # kid triggers one refetch (key rollover).
+                    self._jwks_client = PyJWKClient(
+                        self._jwks_url, cache_keys=False, cache_jwk_set=True, lifespan=self._jwks_lifetime, timeout=10
+                    )
         return self._jwks_client
 
     def validate(self, authorization: str | None) -> Caller:
@@ -85,15 +99,18 @@ class TokenValidator:
             tenant_id = unverified.get("tid")
             if not isinstance(tenant_id, str) or not _TENANT_ID.fullmatch(tenant_id):
                 raise Unauthorized("The token has no valid tenant (tid) claim.")
+            issuer_template = self._issuers.get(str(unverified.get("ver")))
+            if issuer_template is None:
+                raise Unauthorized("The token is neither a v1.0 nor a v2.0 access token (ver).")
             signing_key = self._keys().get_signing_key_from_jwt(token)
             claims = jwt.decode(
                 token,
                 key=signing_key.key,
                 algorithms=["RS256"],
-                audience=self._audience,
-                issuer=self._issuer_template.format(tid=tenant_id),
+                audience=self._audiences,
+                issuer=issuer_template.format(tid=tenant_id),
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "aud", "tid"]},
+                options={"require": ["exp", "iss", "aud", "tid", "ver"]},
             )
         except jwt.PyJWKClientConnectionError:
             raise ServiceUnavailable("The token signing keys cannot be fetched right now; retry shortly.") from None
@@ -122,7 +139,7 @@ class TokenValidator:
             tenant_id=tenant_id,
             object_id=object_id,
             roles=role_set,
-            upn=claims.get("preferred_username") or claims.get("upn"),
+            upn=claims.get("preferred_username") or claims.get("upn") or claims.get("unique_name"),
             name=claims.get("name"),
         )
 

@@ -2,8 +2,9 @@
 
 Built lazily on first use, once per worker, so that importing ``function_app`` stays light
 (cold start) and clients are reused across invocations. Configuration picks the adapters:
-Cosmos DB when ``COSMOS_ENDPOINT`` is set, Storage queues when ``AzureWebJobsStorage`` is
-set, the embedded SQLite store and queue otherwise.
+Cosmos DB when ``COSMOS_ENDPOINT`` is set, Storage queues when any form of the host's
+``AzureWebJobsStorage`` connection is set (a connection string, ``__queueServiceUri`` /
+``__serviceUri`` or ``__accountName``), the embedded SQLite store and queue otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +21,22 @@ if TYPE_CHECKING:
     from shared.ports import DocumentStore, MessageQueue
 
 T = TypeVar("T")
+
+
+def azure_credential(client_id: str | None, *, managed_identity: bool = False) -> Any:
+    """The token credential of an identity-based connection.
+
+    A client id names a user-assigned managed identity (``ManagedIdentityCredential``), as does
+    ``__credential=managedidentity`` without one (then the system-assigned identity); otherwise
+    ``DefaultAzureCredential`` (a developer's sign-in locally, the managed identity in Azure).
+    """
+    if client_id or managed_identity:
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
 
 
 class Container:
@@ -51,11 +68,7 @@ class Container:
         if s.cosmos_endpoint:
             from shared.adapters.cosmos_store import CosmosDocumentStore
 
-            credential = None
-            if not s.cosmos_key:
-                from azure.identity import DefaultAzureCredential
-
-                credential = DefaultAzureCredential()
+            credential = None if s.cosmos_key else azure_credential(s.cosmos_managed_identity_client_id)
             return CosmosDocumentStore(
                 str(s.cosmos_endpoint),
                 database=s.cosmos_database,
@@ -76,18 +89,15 @@ class Container:
 
     def _build_queue(self) -> MessageQueue:
         s = self.settings
-        if s.storage_connection and s.storage_connection.strip():
+        if s.has_storage_connection_string:
             from shared.adapters.storage_queue import StorageMessageQueue
 
             return StorageMessageQueue(s.storage_connection, timeout=s.dependency_timeout_seconds)
-        if s.storage_queue_service_uri:
-            from azure.identity import DefaultAzureCredential
-
+        if s.queue_service_url:
             from shared.adapters.storage_queue import StorageMessageQueue
 
-            return StorageMessageQueue(
-                account_url=str(s.storage_queue_service_uri), credential=DefaultAzureCredential(), timeout=s.dependency_timeout_seconds
-            )
+            credential = azure_credential(s.storage_client_id, managed_identity=bool(s.storage_credential))
+            return StorageMessageQueue(account_url=s.queue_service_url, credential=credential, timeout=s.dependency_timeout_seconds)
         from shared.adapters.sqlite_queue import SqliteMessageQueue
 
         s.data_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +112,11 @@ class Container:
             return TokenValidator(
                 jwks_url=str(s.auth_jwks_url),
                 issuer_template=s.auth_issuer,
+                issuer_v1_template=s.auth_issuer_v1,
                 audience=s.auth_audience,
+                client_id=s.auth_client_id,
                 program_tenant_id=s.program_tenant_id,
+                jwks_lifetime=s.auth_jwks_lifetime_seconds,
             )
 
         return self._once("tokens", build)

@@ -6,6 +6,9 @@ Core Tools). A bad value stops start-up with a message naming the setting.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,6 +17,8 @@ from pydantic import AliasChoices, Field, HttpUrl, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+AZURE_MARKERS = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME")  # set by App Service / Functions in Azure
 
 
 class SettingsError(RuntimeError):
@@ -33,17 +38,45 @@ class Settings(BaseSettings):
     cosmos_container: str = Field(default="suite", min_length=1, max_length=255, description="Container, partition key /pk.")
     cosmos_connection_verify: bool = Field(default=True, description="Verify the endpoint's TLS certificate.")
 
-    # Azure Storage queues: used when a connection is set (same setting as the Functions host).
+    cosmos_managed_identity_client_id: str | None = Field(
+        default=None,
+        description="Client id of the user-assigned managed identity Cosmos DB is reached with (Entra RBAC); "
+        "unset uses the default Azure credential.",
+    )
+
+    # Azure Storage queues: every form the Functions host reads for its own AzureWebJobsStorage
+    # connection (the queue triggers watch the same account the suite writes to).
     storage_connection: str | None = Field(
         default=None,
         repr=False,
         validation_alias=AliasChoices("AzureWebJobsStorage", "STORAGE_CONNECTION"),
-        description="Storage connection string for queues.",
+        description="Storage connection string for queues (local and tests; refused in Azure).",
     )
     storage_queue_service_uri: HttpUrl | None = Field(
         default=None,
         validation_alias=AliasChoices("AzureWebJobsStorage__queueServiceUri", "STORAGE_QUEUE_SERVICE_URI"),
-        description="Queue service URI for identity-based connections.",
+        description="Queue service URI of an identity-based connection.",
+    )
+    storage_service_uri: HttpUrl | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__serviceUri"),
+        description="Alias of `AzureWebJobsStorage__queueServiceUri`, as the host reads it.",
+    )
+    storage_account_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]{3,24}$",
+        validation_alias=AliasChoices("AzureWebJobsStorage__accountName"),
+        description="Storage account of an identity-based connection (queue service https://{name}.queue.core.windows.net).",
+    )
+    storage_credential: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__credential"),
+        description="`managedidentity` for an identity-based connection with a managed identity.",
+    )
+    storage_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__clientId"),
+        description="Client id of the user-assigned managed identity of the storage connection.",
     )
 
     # Fail fast (issue 21): one store or queue call, its retries included.
@@ -51,19 +84,45 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=60, description="Longest wait for one Cosmos DB or queue call (retries included) before a 503."
     )
 
-    # Entra ID bearer tokens of the HTTP API.
-    auth_audience: str = Field(default="api://competency-suite", min_length=1, description="The API's application ID URI (aud).")
+    # Entra ID bearer tokens of the HTTP API (v1 and v2 access tokens).
+    auth_client_id: str | None = Field(
+        default=None,
+        description="The API app registration's client id: the `aud` of v2 access tokens.",
+    )
+    auth_audience: str = Field(
+        default="api://competency-suite",
+        min_length=1,
+        description="The API's application ID URI: the `aud` of v1 access tokens (and of v2 tokens requested by it).",
+    )
     auth_issuer: str = Field(
         default="https://login.microsoftonline.com/{tid}/v2.0",
-        description="Issuer template; {tid} is the token's tenant.",
+        description="Issuer of v2 tokens (`ver` 2.0); {tid} is the token's tenant.",
+    )
+    auth_issuer_v1: str = Field(
+        default="https://sts.windows.net/{tid}/",
+        description="Issuer of v1 tokens (`ver` 1.0); {tid} is the token's tenant.",
     )
     auth_jwks_url: HttpUrl = Field(
         default=HttpUrl("https://login.microsoftonline.com/common/discovery/v2.0/keys"),
         description="Signing keys of the token issuer.",
     )
+    auth_jwks_lifetime_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=86400,
+        description="How long fetched signing keys are trusted before the key set is fetched again.",
+    )
     program_tenant_id: str | None = Field(
         default=None,
         description="Tenant whose tokens may carry the Program.* roles; unset accepts any tenant (local only).",
+    )
+
+    # Telemetry: OpenTelemetry to Application Insights through the Azure Monitor distro.
+    applicationinsights_connection_string: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        description="Application Insights connection string; when set, traces, metrics and logs are exported there.",
     )
 
     # Nightly evaluation.
@@ -131,12 +190,79 @@ class Settings(BaseSettings):
         description="A failed alert is retried every ALERTS_BACKOFF_MAX_SECONDS until this old, then reported and left failed.",
     )
 
-    @field_validator("auth_issuer")
+    @field_validator("auth_issuer", "auth_issuer_v1")
     @classmethod
     def _issuer_has_tenant(cls, value: str) -> str:
         if "{tid}" not in value:
             raise ValueError("must contain {tid}")
         return value
+
+    @field_validator("storage_credential")
+    @classmethod
+    def _managed_identity(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() != "managedidentity":
+            raise ValueError("the only credential the host supports here is 'managedidentity'")
+        return value
+
+    @field_validator("auth_client_id", "cosmos_managed_identity_client_id", "storage_client_id", "program_tenant_id")
+    @classmethod
+    def _guid(cls, value: str | None) -> str | None:
+        if value is not None and not GUID.fullmatch(value):
+            raise ValueError("must be a GUID")
+        return value
+
+    # --- what the configuration picks ---------------------------------------------------------
+
+    @property
+    def queue_service_url(self) -> str | None:
+        """The queue service of an identity-based AzureWebJobsStorage connection, if one is set."""
+        uri = self.storage_queue_service_uri or self.storage_service_uri
+        if uri:
+            return str(uri)
+        if self.storage_account_name:
+            return f"https://{self.storage_account_name}.queue.core.windows.net"
+        return None
+
+    @property
+    def has_storage_connection_string(self) -> bool:
+        return bool(self.storage_connection and self.storage_connection.strip())
+
+    def deployment_problems(self) -> list[str]:
+        """What makes this configuration unfit to run in Azure, each naming its setting."""
+        problems = []
+        if not self.cosmos_endpoint:
+            problems.append("COSMOS_ENDPOINT is not set: the embedded SQLite store is for local use only")
+        if self.cosmos_key:
+            problems.append("COSMOS_KEY is set: use the app's managed identity (Cosmos DB Built-in Data Contributor)")
+        if not self.cosmos_connection_verify:
+            problems.append("COSMOS_CONNECTION_VERIFY is off: TLS certificates must be verified")
+        if self.has_storage_connection_string:
+            problems.append(
+                "AzureWebJobsStorage holds a connection string (a key): use AzureWebJobsStorage__accountName "
+                "with __credential=managedidentity and __clientId"
+            )
+        elif not self.queue_service_url:
+            problems.append(
+                "AzureWebJobsStorage__accountName (or __queueServiceUri) is not set: the embedded SQLite queue is for local use only"
+            )
+        if not self.program_tenant_id:
+            problems.append("PROGRAM_TENANT_ID is not set: any tenant could give itself Program.Operator or Program.Feed")
+        if not self.auth_client_id:
+            problems.append("AUTH_CLIENT_ID is not set: v2 access tokens carry the API's client id as their audience")
+        if self.graph_credential == "static" or self.graph_static_token:
+            problems.append("GRAPH_CREDENTIAL=static / GRAPH_STATIC_TOKEN serve the local stand-in only")
+        if not self.graph_client_id:
+            problems.append("GRAPH_CLIENT_ID is not set")
+        if self.graph_credential == "client_secret" and not self.graph_client_secret:
+            problems.append("GRAPH_CLIENT_SECRET is not set (GRAPH_CREDENTIAL=client_secret)")
+        if self.graph_credential == "certificate" and not self.graph_certificate_path:
+            problems.append("GRAPH_CERTIFICATE_PATH is not set (GRAPH_CREDENTIAL=certificate)")
+        if self.msa_ca_bundle:
+            problems.append("MSA_CA_BUNDLE is set: Azure trusts only the public certificate authorities")
+        for name in ("msa_client_id", "msa_client_secret", "msa_redirect_uri"):
+            if not getattr(self, name):
+                problems.append(f"{name.upper()} is not set")
+        return problems
 
     @field_validator("evaluation_schedule")
     @classmethod
@@ -159,6 +285,20 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+
+
+def running_in_azure(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return any(env.get(name) for name in AZURE_MARKERS)
+
+
+def check_deployment(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """In Azure, refuse to start on an unsafe or incomplete configuration, naming every setting."""
+    if not running_in_azure(environ):
+        return
+    problems = settings.deployment_problems()
+    if problems:
+        raise SettingsError("refusing to start in Azure: " + "; ".join(problems))
 
 
 @lru_cache(maxsize=1)

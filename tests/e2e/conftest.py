@@ -40,6 +40,9 @@ def host(tmp_path_factory: pytest.TempPathFactory, alert_receiver: Receiver) -> 
             os.environ[name] = value
 
 
+PROGRAM_TENANT = "00000000-0000-0000-0000-0000000f7a11"  # the program's own tenant
+
+
 class Api:
     """An HTTP client of the local host that signs in as whoever a test needs."""
 
@@ -61,10 +64,10 @@ class Api:
 
     # Who is calling
     def operator(self) -> dict[str, str]:
-        return self.headers("program-tenant", roles=(ROLE_OPERATOR,))
+        return self.headers(PROGRAM_TENANT, roles=(ROLE_OPERATOR,))
 
     def feed(self) -> dict[str, str]:
-        return self.headers("program-tenant", roles=(ROLE_FEED,))
+        return self.headers(PROGRAM_TENANT, roles=(ROLE_FEED,))
 
     def admin(self, tenant: str, user: str | None = None) -> dict[str, str]:
         return self.headers(tenant, user=user, roles=(ROLE_ADMIN,))

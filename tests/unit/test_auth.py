@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.entra import AUDIENCE, EntraStandIn, TokenIssuer, issuer_template, jwks_url
+from devhost.entra import API_CLIENT_ID, AUDIENCE, EntraStandIn, TokenIssuer, issuer_template, issuer_v1_template, jwks_url
 from devhost.standin import base_url_of, make_server, serve_in_thread
 from shared.auth import (
     AUTHENTICATED,
@@ -38,12 +38,18 @@ def issuer_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Toke
     server.shutdown()
 
 
+T1 = "11111111-1111-4111-8111-111111111111"
+T2 = "22222222-2222-4222-8222-222222222222"
+PROGRAM = "33333333-3333-4333-8333-333333333333"
+
+
 def validator(base: str, **kwargs: object) -> TokenValidator:
+    options: dict = {"audience": AUDIENCE, "client_id": API_CLIENT_ID, **kwargs}
     return TokenValidator(
         jwks_url=jwks_url(base),
         issuer_template=issuer_template(base),
-        audience=AUDIENCE,
-        **kwargs,  # type: ignore[arg-type]
+        issuer_v1_template=issuer_v1_template(base),
+        **options,
     )
 
 
@@ -53,9 +59,9 @@ def bearer(token: str) -> str:
 
 def test_a_valid_token_gives_the_caller(issuer_site) -> None:
     issuer, base = issuer_site
-    token = issuer.mint(base_url=base, tenant_id="t1", user_id="u1", roles=[ROLE_ADMIN], upn="a@t1.example")
+    token = issuer.mint(base_url=base, tenant_id=T1, user_id="u1", roles=[ROLE_ADMIN], upn="a@t1.example")
     caller = validator(base).validate(bearer(token))
-    assert caller == Caller(tenant_id="t1", object_id="u1", roles=frozenset({ROLE_ADMIN}), upn="a@t1.example")
+    assert caller == Caller(tenant_id=T1, object_id="u1", roles=frozenset({ROLE_ADMIN}), upn="a@t1.example")
 
 
 @pytest.mark.parametrize(
@@ -64,12 +70,12 @@ def test_a_valid_token_gives_the_caller(issuer_site) -> None:
         ({"exp": int(time.time()) - 120}, "expired"),
         ({"nbf": int(time.time()) + 300}, "not valid yet"),
         ({"aud": "api://someone-else"}, "another audience"),
-        ({"iss": "https://evil.example/t1/v2.0"}, "unexpected issuer"),
+        ({"iss": f"https://evil.example/{T1}/v2.0"}, "unexpected issuer"),
     ],
 )
 def test_bad_claims_are_401(issuer_site, claims, detail) -> None:
     issuer, base = issuer_site
-    token = issuer.mint(base_url=base, tenant_id="t1", extra=claims)
+    token = issuer.mint(base_url=base, tenant_id=T1, extra=claims)
     with pytest.raises(Unauthorized, match=detail):
         validator(base).validate(bearer(token))
 
@@ -83,20 +89,20 @@ def test_a_tenant_id_with_a_trailing_newline_is_401(issuer_site) -> None:
 
 def test_clock_skew_within_60_seconds_is_tolerated(issuer_site) -> None:
     issuer, base = issuer_site
-    token = issuer.mint(base_url=base, tenant_id="t1", extra={"exp": int(time.time()) - 30})
-    assert validator(base).validate(bearer(token)).tenant_id == "t1"
+    token = issuer.mint(base_url=base, tenant_id=T1, extra={"exp": int(time.time()) - 30})
+    assert validator(base).validate(bearer(token)).tenant_id == T1
 
 
 def test_issuer_must_match_the_tokens_own_tenant(issuer_site) -> None:
     issuer, base = issuer_site
-    token = issuer.mint(base_url=base, tenant_id="t1", extra={"iss": issuer_template(base).format(tid="t2")})
+    token = issuer.mint(base_url=base, tenant_id=T1, extra={"iss": issuer_template(base).format(tid=T2)})
     with pytest.raises(Unauthorized):
         validator(base).validate(bearer(token))
 
 
 def test_tampered_signature_alg_none_and_hs256_confusion_are_401(issuer_site) -> None:
     issuer, base = issuer_site
-    token = issuer.mint(base_url=base, tenant_id="t1", roles=["Partner.Admin"])
+    token = issuer.mint(base_url=base, tenant_id=T1, roles=["Partner.Admin"])
     head, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["roles"] = [ROLE_OPERATOR]
@@ -122,22 +128,22 @@ def test_a_token_from_another_signing_key_is_401(issuer_site, tmp_path) -> None:
     _, base = issuer_site
     stranger = TokenIssuer(tmp_path / "other.pem")
     with pytest.raises(Unauthorized):
-        validator(base).validate(bearer(stranger.mint(base_url=base, tenant_id="t1")))
+        validator(base).validate(bearer(stranger.mint(base_url=base, tenant_id=T1)))
 
 
 def test_program_roles_count_only_from_the_program_tenant(issuer_site) -> None:
     issuer, base = issuer_site
-    strict = validator(base, program_tenant_id="program")
-    partner_token = issuer.mint(base_url=base, tenant_id="partner-t", roles=[ROLE_OPERATOR, ROLE_ADMIN])
+    strict = validator(base, program_tenant_id=PROGRAM)
+    partner_token = issuer.mint(base_url=base, tenant_id=T2, roles=[ROLE_OPERATOR, ROLE_ADMIN])
     assert strict.validate(bearer(partner_token)).roles == frozenset({ROLE_ADMIN})
-    program_token = issuer.mint(base_url=base, tenant_id="program", roles=[ROLE_OPERATOR])
+    program_token = issuer.mint(base_url=base, tenant_id=PROGRAM, roles=[ROLE_OPERATOR])
     assert strict.validate(bearer(program_token)).roles == frozenset({ROLE_OPERATOR})
 
 
 def test_unreachable_jwks_is_503_not_401(issuer_site) -> None:
     issuer, base = issuer_site
-    token = issuer.mint(base_url=base, tenant_id="t1")
-    broken = TokenValidator(jwks_url="http://127.0.0.1:9/keys", issuer_template=issuer_template(base), audience=AUDIENCE)
+    token = issuer.mint(base_url=base, tenant_id=T1)
+    broken = TokenValidator(jwks_url="http://127.0.0.1:9/keys", issuer_template=issuer_template(base), audience=AUDIENCE, client_id=API_CLIENT_ID)
     with pytest.raises(ServiceUnavailable):
         broken.validate(bearer(token))
 
