@@ -2,7 +2,12 @@
 
 Importing this module must stay light (cold start): blueprints import only
 ``azure.functions`` and the HTTP layer; services and SDK clients load on first use. The
-settings are validated here so that a bad setting stops start-up with its name.
+settings are validated here so that a bad setting stops start-up with its name; in Azure
+(``WEBSITE_INSTANCE_ID`` or ``WEBSITE_SITE_NAME`` set) a configuration that would run on the
+embedded store, accept any tenant's program roles or use a development credential stops
+start-up too, naming every such setting. Telemetry (OpenTelemetry to Application Insights)
+is configured only when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, importing the
+exporter then and only then.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ import azure.functions as func
 
 from functions import add_users, alerts, associate_msa, evaluate, platform
 from shared.logs import install_redaction
-from shared.settings import get_settings
+from shared.settings import check_deployment, get_settings
+from shared.telemetry import configure_telemetry
 
-get_settings()  # fail fast: a bad setting stops start-up, naming it
+check_deployment(get_settings())  # fail fast: a bad or unsafe setting stops start-up, naming it
+configure_telemetry(get_settings())  # before the redaction: its log handler gets the filter too
 install_redaction()
 
 BLUEPRINTS = (add_users.bp, associate_msa.bp, evaluate.bp, alerts.bp, platform.bp)

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ["azure.cosmos", "azure.storage.queue", "azure.identity", "msal", "httpx", "cryptography.hazmat.backends.openssl"]
+HEAVY = [
+    "azure.cosmos",
+    "azure.storage.queue",
+    "azure.identity",
+    "msal",
+    "httpx",
+    "cryptography.hazmat.backends.openssl",
+    "opentelemetry",
+    "azure.monitor.opentelemetry",
+]
 _PROBE = """
 import json, sys, time
 started = time.perf_counter()

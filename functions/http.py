@@ -28,7 +28,7 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from shared.logs import correlation_id, new_correlation_id
+from shared.logs import new_correlation_id
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -269,8 +269,9 @@ def endpoint(
     )
 
     def register(handler: Handler) -> Handler:
-        def run(req: func.HttpRequest) -> func.HttpResponse:
-            return invoke(operation, handler, req)
+        # ``context`` is the host's invocation context (trace context); the local host omits it.
+        def run(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]
+            return invoke(operation, handler, req, context)
 
         run.__name__ = name
         run.__qualname__ = name
@@ -282,10 +283,27 @@ def endpoint(
     return register
 
 
-def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
-    """Authenticate, authorise, run, and turn every failure into a problem response."""
+def invoke(operation: Operation, handler: Handler, req: func.HttpRequest, context: Any = None) -> func.HttpResponse:
+    """One trace span per request (continuing the host's trace, carrying the correlation id)."""
+    from shared.telemetry import invocation
+
     cid = new_correlation_id(req.headers.get("x-correlation-id"))
-    token = correlation_id.set(cid)
+    attributes = {"http.request.method": operation.method, "http.route": "/api/" + operation.route, "faas.trigger": "http"}
+    with invocation(
+        f"{operation.method} /api/{operation.route}", kind="server", context=context, headers=req.headers, cid=cid, attributes=attributes
+    ) as current:
+        response = _run(operation, handler, req, cid)
+        current.set_attribute("http.response.status_code", response.status_code)
+        if response.status_code >= 500:
+            from opentelemetry.trace import Status, StatusCode
+
+            current.set_status(Status(StatusCode.ERROR))
+    response.headers["X-Correlation-Id"] = cid
+    return response
+
+
+def _run(operation: Operation, handler: Handler, req: func.HttpRequest, cid: str) -> func.HttpResponse:
+    """Authenticate, authorise, run, and turn every failure into a problem response."""
     instance = "/api/" + operation.route.format(**req.route_params) if req.route_params else None
     try:
         caller, partner = _authorise(operation, req)
@@ -295,9 +313,19 @@ def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> fun
             log.warning("%s failed: %s", operation.name, error.detail)
         response = problem_response(error, instance=instance, cid=cid)
     except Exception as exc:
+        from shared.adapters.cosmos_store import StoreConfigurationError
         from shared.ports import ConflictError, PreconditionFailedError, StoreUnavailableError
+        from shared.settings import SettingsError
 
-        if isinstance(exc, ConflictError | PreconditionFailedError):
+        if isinstance(exc, StoreConfigurationError | SettingsError):
+            # The deployment, not the request: the operator's log says what to fix.
+            log.error("%s: the service is misconfigured: %s", operation.name, exc)
+            response = problem_response(
+                ServiceUnavailable("The service is not configured correctly; its operator has been told what to fix."),
+                instance=instance,
+                cid=cid,
+            )
+        elif isinstance(exc, ConflictError | PreconditionFailedError):
             # A write raced with another one; nothing half-done is left behind, so retrying is safe.
             response = problem_response(Conflict("The resource was changed concurrently; retry the request."), instance=instance, cid=cid)
         elif isinstance(exc, StoreUnavailableError):
@@ -317,9 +345,6 @@ def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> fun
             response = problem_response(
                 InternalError("An unexpected error occurred. Quote the correlation id when reporting it."), instance=instance, cid=cid
             )
-    finally:
-        correlation_id.reset(token)
-    response.headers["X-Correlation-Id"] = cid
     return response
 
 

@@ -15,6 +15,7 @@ HEALTH: dict[str, Any] = {
             "additionalProperties": {"type": "integer", "minimum": 0},
         },
         "unavailable": {"type": "array", "items": {"type": "string"}, "description": "Dependencies that did not answer"},
+        "warnings": {"type": "array", "items": {"type": "string"}, "description": "Configuration an operator must fix"},
     },
 }
 

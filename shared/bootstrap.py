@@ -61,7 +61,14 @@ class Container:
 
     @property
     def store(self) -> DocumentStore:
-        return self._once("store", self._build_store)
+        def build() -> DocumentStore:
+            from shared.telemetry import traced
+
+            system = "cosmosdb" if self.settings.cosmos_endpoint else "sqlite"
+            store: DocumentStore = traced(self._build_store(), "store", **{"db.system": system})
+            return store
+
+        return self._once("store", build)
 
     def _build_store(self) -> DocumentStore:
         s = self.settings
@@ -85,7 +92,15 @@ class Container:
 
     @property
     def queue(self) -> MessageQueue:
-        return self._once("queue", self._build_queue)
+        def build() -> MessageQueue:
+            from shared.telemetry import traced
+
+            s = self.settings
+            system = "azure_queue" if s.has_storage_connection_string or s.queue_service_url else "sqlite"
+            queue: MessageQueue = traced(self._build_queue(), "queue", **{"messaging.system": system})
+            return queue
+
+        return self._once("queue", build)
 
     def _build_queue(self) -> MessageQueue:
         s = self.settings

@@ -162,28 +162,32 @@ def remove_user(call: Call) -> func.HttpResponse:
 
 @bp.function_name("import_users")
 @bp.queue_trigger(arg_name="msg", queue_name="import-users", connection="AzureWebJobsStorage")
-def import_users(msg: func.QueueMessage) -> None:
+def import_users(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Large imports continue here; a redelivered message resumes the same plan."""
     from functions.messages import run_message
     from shared.services.users import import_message
 
-    run_message("import-users", msg, import_message)
+    run_message("import-users", msg, import_message, context)
 
 
 @bp.function_name("sweep_import_logs")
 @bp.timer_trigger(schedule="0 7 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
-def sweep_import_logs(timer: func.TimerRequest) -> None:
+def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Erase the passwords of log files past their expiry, downloaded or not."""
     from shared.services.users import users_service
+    from shared.telemetry import timer_run
 
-    users_service().sweep_logs()
+    with timer_run("sweep_import_logs", context):
+        users_service().sweep_logs()
 
 
 @bp.function_name("resume_imports")
 @bp.timer_trigger(schedule="30 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
-def resume_imports(timer: func.TimerRequest) -> None:
+def resume_imports(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Running imports that made no progress for IMPORT_STALL_SECONDS continue again
     (their queue message was never sent, or was lost)."""
     from shared.services.users import users_service
+    from shared.telemetry import timer_run
 
-    users_service().resume_stalled()
+    with timer_run("resume_imports", context):
+        users_service().resume_stalled()

@@ -12,21 +12,23 @@ bp = func.Blueprint()
 
 @bp.function_name("dispatch_alert")
 @bp.queue_trigger(arg_name="msg", queue_name="dispatch-alerts", connection="AzureWebJobsStorage")
-def dispatch_alert(msg: func.QueueMessage) -> None:
+def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
     from shared.services.alerts import dispatch_message
 
-    run_message("dispatch-alerts", msg, dispatch_message)
+    run_message("dispatch-alerts", msg, dispatch_message, context)
 
 
 @bp.function_name("sweep_alerts")
 @bp.timer_trigger(schedule="0 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
-def sweep_alerts(timer: func.TimerRequest) -> None:
+def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Pending alerts whose dispatch message was lost, and failed alerts due for their slow
     retry, are dispatched again."""
     from shared.services.alerts import alert_service
+    from shared.telemetry import timer_run
 
-    alert_service().sweep()
+    with timer_run("sweep_alerts", context):
+        alert_service().sweep()
 
 
 @endpoint(

@@ -202,3 +202,14 @@ def complete_msa_link(call: Call) -> func.HttpResponse:
     assert call.partner is not None and call.caller is not None
     link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=16384))
     return json_response(link.model_dump(by_alias=True, mode="json", exclude_none=True))
+
+
+@bp.function_name("sweep_signin_flows")
+@bp.timer_trigger(schedule="0 */10 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+def sweep_signin_flows(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
+    """Delete sign-ins started but never finished: their PKCE verifier must not linger."""
+    from shared.services.msa_link import msa_link_service
+    from shared.telemetry import timer_run
+
+    with timer_run("sweep_signin_flows", context):
+        msa_link_service().sweep_expired_flows()

@@ -29,21 +29,23 @@ def get_catalog(call: Call) -> func.HttpResponse:
 
 @bp.function_name("nightly_evaluation")
 @bp.timer_trigger(schedule="%EVALUATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
-def nightly_evaluation(timer: func.TimerRequest) -> None:
+def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Enqueue one message per partner and nothing else: scale-out is the queue's."""
     from shared.services.evaluation import evaluation_service
     from shared.services.partners import partner_service
+    from shared.telemetry import timer_run
 
-    evaluation_service().fan_out(partner_service().partner_ids())
+    with timer_run("nightly_evaluation", context):
+        evaluation_service().fan_out(partner_service().partner_ids())
 
 
 @bp.function_name("evaluate_partner")
 @bp.queue_trigger(arg_name="msg", queue_name="evaluate-partner", connection="AzureWebJobsStorage")
-def evaluate_partner(msg: func.QueueMessage) -> None:
+def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
     from shared.services.evaluation import evaluate_message
 
-    run_message("evaluate-partner", msg, evaluate_message)
+    run_message("evaluate-partner", msg, evaluate_message, context)
 
 
 @endpoint(

@@ -2,10 +2,16 @@
 
 Queries use only what the Cosmos protocol server of the contract tests also implements
 (parameterised WHERE, ORDER BY, TOP, ARRAY_CONTAINS); a query page counts as one request.
+
+With key auth (local, tests) the database and container are created when missing. Under
+Entra ID RBAC (a managed identity, as in Azure) the data plane cannot create them (403): the
+infrastructure owns them, and the store only checks that they exist with partition key
+``/pk``, refusing to start otherwise with a message naming what to pre-create.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,7 +28,45 @@ from shared.ports import (
     field_parts,
 )
 
+log = logging.getLogger("competency.store")
+
 _SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
+PARTITION_KEY_PATH = "/pk"
+
+
+class StoreConfigurationError(RuntimeError):
+    """The database or container is missing, not reachable with this identity, or mis-partitioned."""
+
+
+def open_container(client: Any, database: str, container: str, *, create: bool) -> Any:
+    """The container proxy, created first when ``create`` (key auth), checked in every case."""
+    from azure.cosmos import PartitionKey, exceptions
+
+    what = f"database '{database}' with container '{container}' (partition key {PARTITION_KEY_PATH})"
+    try:
+        if create:
+            db = client.create_database_if_not_exists(database)
+            # Time-to-live on, no default expiry: documents that carry ``ttl`` expire by themselves.
+            proxy = db.create_container_if_not_exists(container, partition_key=PartitionKey(path=PARTITION_KEY_PATH), default_ttl=-1)
+        else:
+            proxy = client.get_database_client(database).get_container_client(container)
+        properties = proxy.read()
+    except exceptions.CosmosHttpResponseError as exc:
+        if exc.status_code == 403:
+            raise StoreConfigurationError(
+                f"Cosmos DB refused access (403) to the {what}: with Entra ID auth the data plane cannot create it; "
+                f"pre-create the {what} and grant the app's identity the Cosmos DB Built-in Data Contributor role"
+            ) from None
+        if exc.status_code == 404:
+            raise StoreConfigurationError(f"Cosmos DB has no {what}: pre-create it (COSMOS_DATABASE, COSMOS_CONTAINER)") from None
+        raise
+    paths = list((properties or {}).get("partitionKey", {}).get("paths") or [])
+    if paths != [PARTITION_KEY_PATH]:
+        raise StoreConfigurationError(
+            f"Cosmos DB container '{container}' of database '{database}' is partitioned by {paths or 'nothing'}; "
+            f"the suite needs partition key {PARTITION_KEY_PATH} (a container's partition key cannot change: create a new one)"
+        )
+    return proxy
 
 
 def _body(item: Mapping[str, Any]) -> Stored:
@@ -45,26 +89,28 @@ class CosmosDocumentStore:
         credential: Any = None,
         connection_verify: bool = True,
         timeout: float = 5.0,
+        client: Any = None,
     ) -> None:
-        from azure.cosmos import CosmosClient, PartitionKey
+        if client is None:
+            from azure.cosmos import CosmosClient
 
-        # Fail fast: one call (its retries included) must fit in an HTTP request. The SDK's
-        # defaults wait out an outage (65 s reads, retried; 9 throttling retries up to 30 s),
-        # and its absolute ``timeout`` does not bound the retries: two attempts of half each.
-        half = max(1, round(timeout / 2))
-        self._client = CosmosClient(
-            endpoint,
-            credential=key or credential,
-            connection_verify=connection_verify,
-            connection_timeout=half,
-            read_timeout=half,
-            retry_total=1,
-            retry_read=1,
-            retry_connect=1,
-            retry_backoff_max=half,
-        )
-        db = self._call(self._client.create_database_if_not_exists, database)
-        self._container = self._call(db.create_container_if_not_exists, container, partition_key=PartitionKey(path="/pk"))
+            # Fail fast: one call (its retries included) must fit in an HTTP request. The SDK's
+            # defaults wait out an outage (65 s reads, retried; 9 throttling retries up to 30 s),
+            # and its absolute ``timeout`` does not bound the retries: two attempts of half each.
+            half = max(1, round(timeout / 2))
+            client = CosmosClient(
+                endpoint,
+                credential=key or credential,
+                connection_verify=connection_verify,
+                connection_timeout=half,
+                read_timeout=half,
+                retry_total=1,
+                retry_read=1,
+                retry_connect=1,
+                retry_backoff_max=half,
+            )
+        self._client = client
+        self._container = self._call(open_container, client, database, container, create=bool(key))
         self.stats = StoreStats()
 
     # --- error mapping ------------------------------------------------------------------------

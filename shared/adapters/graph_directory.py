@@ -151,6 +151,10 @@ def _describe(status: int, body: Any) -> str:
 
 
 def _retry_after(headers: Any) -> float | None:
+    """The delay a 429 answer asks for (called for each throttled answer, which it counts)."""
+    from shared.telemetry import count
+
+    count("competency.graph.throttled")
     if not headers:
         return None
     value: Any = None

@@ -11,12 +11,14 @@ message was lost and failed alerts due for their slow retry. Receivers deduplica
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared import telemetry
 from shared.bootstrap import Container, container
 from shared.documents import StoredModel, iso, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
@@ -27,6 +29,7 @@ from shared.queues import DISPATCH_ALERTS
 log = logging.getLogger("competency.alerts")
 
 EVENT_SOURCE = "/competency-suite"
+NO_SINK = "no alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME)"
 
 
 class AlertDoc(StoredModel):
@@ -147,6 +150,7 @@ class AlertService:
             except ConflictError:
                 continue  # raised before: never twice
             created.append(alert)
+            telemetry.count("competency.alerts.raised", type=alert.type)
         self._enqueue([(alert.partner_id, alert.id) for alert in created])
         return [alert.id for alert in created]
 
@@ -184,6 +188,14 @@ class AlertService:
         if doc.next_attempt_at and doc.next_attempt_at > now + timedelta(seconds=1):
             return doc.delivery_state  # an early duplicate message: the scheduled one will come
         sinks = list(self._sinks())
+        if not sinks:
+            # Nothing to deliver to is not a delivery: the alert stays pending with the reason
+            # (GET /api/health reports the missing sink) and the sweep offers it again later.
+            if doc.last_error != NO_SINK:
+                with contextlib.suppress(PreconditionFailedError):
+                    self._store.replace(pk, doc.model_copy(update={"last_error": NO_SINK}).to_doc(), if_match=stored.etag)
+                log.error("alert %s of %s is undelivered: %s", alert_id, partner_id, NO_SINK)
+            return doc.delivery_state
         event = doc.cloud_event()
         delivered = set(doc.delivered_to)
         errors = []
@@ -191,7 +203,8 @@ class AlertService:
             if sink.name in delivered:
                 continue
             try:
-                sink.deliver(event)
+                with telemetry.span("alerts.sink.deliver", **{"competency.sink": sink.name, "competency.alert.type": doc.alert_type}):
+                    sink.deliver(event)
                 delivered.add(sink.name)
             except Exception as exc:  # DeliveryError, or anything a sink raises
                 errors.append(f"{sink.name}: {exc}")
@@ -227,6 +240,8 @@ class AlertService:
             log.warning(
                 "alert %s of %s failed %d times; retrying at %s: %s", alert_id, partner_id, attempts, new.next_attempt_at, new.last_error
             )
+        if new.delivery_state in ("delivered", "failed") and new.delivery_state != doc.delivery_state:  # once per alert and state
+            telemetry.count(f"competency.alerts.{new.delivery_state}", type=doc.alert_type)
         return new.delivery_state
 
     def sweep(self, *, older_than_seconds: int = 30) -> int:

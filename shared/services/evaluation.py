@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from shared import telemetry
 from shared.bootstrap import Container, container
 from shared.documents import (
     EVALUATION_INPUT_TYPES,
@@ -211,6 +212,7 @@ class EvaluationService:
                 # the same (the engine's stable_until property), only the time is new. No
                 # alert can be new either: the levels and expiries are the ones already seen.
                 self._stamp(pk, at, run_key)
+                telemetry.count("competency.partners.evaluated", outcome="unchanged")
                 return {**latest["evaluation"], "evaluatedAt": iso(at)}
         inputs = PartnerInputs.from_documents(partner_id, documents)
         evaluation, stable_until = self.compute(inputs, at)
@@ -218,6 +220,7 @@ class EvaluationService:
         subscription = inputs.subscription_rules()
         # One rule for GET membership and the at-risk alert: membership.renewal_risks.
         risks = membership_rules.renewal_risks(subscription, evaluation, on, self._window)
+        _count_level_changes(previous, evaluation)
         if self._raise_alerts is not None:
             # The outbox: alerts are stored before the evaluation that raised them, with
             # stable ids, so a crash in between re-raises nothing twice.
@@ -311,6 +314,19 @@ class EvaluationService:
         if stamp is not None and stamp.body["evaluatedAt"] > evaluation["evaluatedAt"]:
             evaluation = {**evaluation, "evaluatedAt": stamp.body["evaluatedAt"]}
         return evaluation
+
+
+def _count_level_changes(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> None:
+    """Metrics of one computed evaluation: the partner, and each level gained or lost."""
+    telemetry.count("competency.partners.evaluated", outcome="computed")
+    before = engine.achieved_levels(previous) if previous is not None else {}
+    after = engine.achieved_levels(current)
+    for competency_id in before.keys() | after.keys():
+        old, new = before.get(competency_id, "none"), after.get(competency_id, "none")
+        if LEVEL_RANK.get(new, 0) > LEVEL_RANK.get(old, 0):
+            telemetry.count("competency.levels.gained", level=new)
+        elif LEVEL_RANK.get(new, 0) < LEVEL_RANK.get(old, 0):
+            telemetry.count("competency.levels.lost", level=old)
 
 
 def _summary(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], list[str], dict[str, dict[str, float]]]:

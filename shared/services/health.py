@@ -1,7 +1,9 @@
-"""What ``/api/health`` reports: the app answers, and whether messages wait in poison queues.
+"""What ``/api/health`` reports: the app answers, whether messages wait in poison queues,
+and configuration an operator must fix.
 
 A message in ``<queue>-poison`` failed every attempt (the host parked it): the status is
-``degraded`` until an operator has looked at it, so nothing is poisoned silently.
+``degraded`` until an operator has looked at it, so nothing is poisoned silently. Without an
+alert sink no alert can be delivered: also ``degraded``, with the reason under ``warnings``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from shared.queues import TRIGGER_QUEUES
 
 log = logging.getLogger("competency.health")
 
+NO_SINK_WARNING = "No alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME): alerts stay undelivered."
+
 
 def health_report() -> dict[str, Any]:
     poison: dict[str, int] = {}
@@ -25,9 +29,16 @@ def health_report() -> dict[str, Any]:
             poison[poison_queue_name(name)] = queue.approximate_count(poison_queue_name(name))
     except StoreUnavailableError as exc:
         unavailable.append(exc.dependency)
-    report: dict[str, Any] = {"status": "degraded" if unavailable or any(poison.values()) else "ok", "poisonMessages": poison}
+    settings = container().settings
+    warnings = []
+    if not (settings.alerts_webhook_url or settings.alerts_queue_name):
+        warnings.append(NO_SINK_WARNING)
+    degraded = unavailable or any(poison.values()) or warnings
+    report: dict[str, Any] = {"status": "degraded" if degraded else "ok", "poisonMessages": poison}
     if unavailable:
         report["unavailable"] = unavailable
+    if warnings:
+        report["warnings"] = warnings
     if any(poison.values()):
         log.warning("poison messages waiting: %s", {k: v for k, v in poison.items() if v})
     return report

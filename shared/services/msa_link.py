@@ -29,6 +29,7 @@ from shared.ports import DocumentStore, NotFoundError, PreconditionFailedError, 
 from shared.services.links import LinkService
 
 FLOW_ID = "flow"
+FLOW_TTL_GRACE_SECONDS = 60
 COMPLETE_PATH = "/api/me/msa-link/complete"
 MAX_CODE_LENGTH = 4096
 UNKNOWN_FLOW = "This sign-in is unknown, was already used, or has expired. Start linking again from the portal."
@@ -82,6 +83,10 @@ class LinkOut(ApiModel):
 
 
 class SignInFlowDoc(StoredModel):
+    """A started sign-in (its PKCE verifier, nonce and state). ``ttl`` lets Cosmos DB delete
+    an abandoned one by itself a minute after it expired; the sweep timer is the backstop
+    (and the only cleaner of the embedded store)."""
+
     doc_type = "signinFlow"
     partner_id: str
     tenant_id: str
@@ -89,6 +94,7 @@ class SignInFlowDoc(StoredModel):
     flow: dict[str, Any]
     created_at: datetime
     expires_at: datetime
+    ttl: int = -1
 
 
 class MsaLinkService:
@@ -139,6 +145,7 @@ class MsaLinkService:
             flow=flow,
             created_at=now,
             expires_at=now + timedelta(seconds=self._ttl),
+            ttl=self._ttl + FLOW_TTL_GRACE_SECONDS,
         )
         self._store.create(signin_pk(flow["state"]), doc.to_doc())
         return LinkStartOut(authorization_url=url)
@@ -235,9 +242,10 @@ def msa_link_service(c: Container | None = None) -> MsaLinkService:
     def sign_in() -> Any:
         def build(c: Container) -> Any:
             from shared.adapters.msa_signin import MsaSignIn
+            from shared.telemetry import traced
 
             s = c.settings
-            return MsaSignIn(
+            sign_in = MsaSignIn(
                 s.msa_authority,
                 s.msa_client_id or "",
                 s.msa_client_secret or "",
@@ -245,6 +253,7 @@ def msa_link_service(c: Container | None = None) -> MsaLinkService:
                 expected_tenant_id=s.msa_tenant_id,
                 verify=s.msa_ca_bundle or True,
             )
+            return traced(sign_in, "msal")
 
         return c.service("msa-signin", build)
 

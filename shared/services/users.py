@@ -15,12 +15,14 @@ import json
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from shared import telemetry
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
@@ -117,7 +119,11 @@ class ImportDoc(StoredModel):
 
 class ImportLogDoc(StoredModel):
     """The one-time log file of an import (id ``importlog:{importId}``): the only place a
-    temporary password is stored, erased on first download or expiry."""
+    temporary password is stored, erased on first download or expiry.
+
+    ``ttl`` (seconds, Cosmos DB's document time-to-live, counted from the last write) makes
+    Cosmos DB delete the document once it has expired, and an erased one as long after its
+    erasure, even if the hourly sweep does not run; the sweep stays for the embedded store."""
 
     doc_type = "importLog"
     import_id: str
@@ -125,6 +131,7 @@ class ImportLogDoc(StoredModel):
     expires_at: datetime
     downloaded_at: datetime | None = None
     erased: bool = False
+    ttl: int = -1
 
     @staticmethod
     def doc_id(import_id: str) -> str:
@@ -297,7 +304,13 @@ class UserService:
             created_at=now,
             rows=rows,
         )
-        log_doc = ImportLogDoc(id=ImportLogDoc.doc_id(import_id), import_id=import_id, passwords=passwords, expires_at=now + self._log_ttl)
+        log_doc = ImportLogDoc(
+            id=ImportLogDoc.doc_id(import_id),
+            import_id=import_id,
+            passwords=passwords,
+            expires_at=now + self._log_ttl,
+            ttl=int(self._log_ttl.total_seconds()),
+        )
         # The log (with the passwords) first: a plan is never stored without its passwords,
         # and only one request plans an import: a concurrent retry with the same key must
         # not replace passwords that the first one may already have given to the directory.
@@ -472,6 +485,8 @@ class UserService:
                         self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
                     except PreconditionFailedError:
                         continue  # a concurrent run of the same plan finished it; read its result
+                    for status, rows in Counter(str(r["status"]) for r in doc.rows).items():
+                        telemetry.count("competency.import.rows", rows, status=status)
                 return doc
             log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
             passwords = ImportLogDoc.from_doc(log_stored.body).passwords if log_stored else {}
@@ -587,7 +602,9 @@ class UserService:
             self._erase(pk, log_doc, log_stored.etag)
             raise Gone(LOG_GONE)
         passwords = log_doc.passwords
-        erased = log_doc.model_copy(update={"passwords": {}, "downloaded_at": now, "erased": True})
+        erased = log_doc.model_copy(
+            update={"passwords": {}, "downloaded_at": now, "erased": True, "ttl": int(self._log_ttl.total_seconds())}
+        )
         try:
             self._store.replace(pk, erased.to_doc(), if_match=log_stored.etag)
         except PreconditionFailedError:
@@ -608,7 +625,7 @@ class UserService:
 
     def _erase(self, pk: str, log_doc: ImportLogDoc, etag: str) -> None:
         if log_doc.passwords:
-            erased = log_doc.model_copy(update={"passwords": {}, "erased": True})
+            erased = log_doc.model_copy(update={"passwords": {}, "erased": True, "ttl": int(self._log_ttl.total_seconds())})
             with contextlib.suppress(PreconditionFailedError):
                 self._store.replace(pk, erased.to_doc(), if_match=etag)
 
@@ -703,13 +720,15 @@ def users_service(c: Container | None = None) -> UserService:
             from shared.adapters.graph_directory import GraphDirectory, token_provider_from_settings
 
             s = c.settings
-            return GraphDirectory(
+            graph = GraphDirectory(
                 str(s.graph_base_url).rstrip("/"),
                 token_provider_from_settings(s),
                 max_concurrency=s.graph_max_concurrency,
                 timeout=s.graph_timeout_seconds,
                 max_retries=s.graph_max_retries,
             )
+            directory: Directory = telemetry.traced(graph, "graph")
+            return directory
 
         return c.service("directory", build)
 

@@ -143,7 +143,9 @@ def test_program_roles_count_only_from_the_program_tenant(issuer_site) -> None:
 def test_unreachable_jwks_is_503_not_401(issuer_site) -> None:
     issuer, base = issuer_site
     token = issuer.mint(base_url=base, tenant_id=T1)
-    broken = TokenValidator(jwks_url="http://127.0.0.1:9/keys", issuer_template=issuer_template(base), audience=AUDIENCE, client_id=API_CLIENT_ID)
+    broken = TokenValidator(
+        jwks_url="http://127.0.0.1:9/keys", issuer_template=issuer_template(base), audience=AUDIENCE, client_id=API_CLIENT_ID
+    )
     with pytest.raises(ServiceUnavailable):
         broken.validate(bearer(token))
 

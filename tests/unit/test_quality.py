@@ -69,7 +69,7 @@ def test_the_committed_openapi_document_is_current() -> None:
 
 def test_importing_the_function_app_loads_no_heavy_sdk() -> None:
     """Cold start: adapters load their SDKs on first use, not when the worker indexes the app."""
-    heavy = ["azure.cosmos", "azure.storage.queue", "azure.identity", "msal", "httpx"]
+    heavy = ["azure.cosmos", "azure.storage.queue", "azure.identity", "msal", "httpx", "opentelemetry", "azure.monitor.opentelemetry"]
     code = f"import sys, function_app; print([m for m in {heavy!r} if m in sys.modules])"
     result = run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr

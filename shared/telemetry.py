@@ -1,0 +1,189 @@
+"""Traces and metrics through OpenTelemetry; exported to Application Insights in Azure.
+
+- ``configure_telemetry`` imports and configures the Azure Monitor distro only when
+  ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set (cold start: nothing is imported otherwise,
+  and without a configured provider every span and counter below is a no-op).
+- ``invocation`` opens the one span of an HTTP request, queue message or timer run,
+  continuing the host's trace context (``context.trace_context`` in Azure, the W3C
+  ``traceparent`` header otherwise) and carrying the invocation's correlation id.
+- ``span`` and ``traced`` put spans around calls to the store, the queue, Graph, MSAL and the
+  alert sinks; ``count`` adds to the suite's counters (``METRICS``).
+
+Attributes hold names, ids, counts and statuses only; never a token, password, secret or
+URL (a Logic App URL carries its SAS signature).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from shared.logs import correlation_id, new_correlation_id
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+log = logging.getLogger("competency.telemetry")
+
+NAME = "competency-suite"
+CORRELATION_ATTRIBUTE = "competency.correlation_id"
+
+# name → (description, unit); every counter the suite adds to.
+METRICS: dict[str, tuple[str, str]] = {
+    "competency.partners.evaluated": ("Partner evaluations computed", "{partner}"),
+    "competency.levels.gained": ("Competency levels newly achieved by an evaluation", "{level}"),
+    "competency.levels.lost": ("Competency levels no longer achieved after an evaluation", "{level}"),
+    "competency.alerts.raised": ("Alerts raised (stored for delivery)", "{alert}"),
+    "competency.alerts.delivered": ("Alerts delivered to every sink", "{alert}"),
+    "competency.alerts.failed": ("Alerts failed after the last attempt", "{alert}"),
+    "competency.import.rows": ("Rows of add-users imports by final status", "{row}"),
+    "competency.graph.throttled": ("Microsoft Graph answers 429 (throttled)", "{response}"),
+    "competency.queue.poison": ("Queue messages that failed their last delivery (poisoned)", "{message}"),
+}
+
+_counters: dict[str, Any] = {}
+_configured = False
+
+
+def configure_telemetry(settings: Settings) -> bool:
+    """Export to Application Insights when its connection string is set; True if configured."""
+    global _configured
+    if _configured or not settings.applicationinsights_connection_string:
+        return _configured
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    configure_azure_monitor(
+        connection_string=settings.applicationinsights_connection_string,
+        logger_name="competency",  # the suite's own logs; the host reports its own
+        instrumentation_options={"django": {"enabled": False}, "fastapi": {"enabled": False}, "flask": {"enabled": False}},
+    )
+    _configured = True
+    return True
+
+
+def _tracer() -> Any:
+    from opentelemetry import trace
+
+    return trace.get_tracer(NAME)
+
+
+def count(name: str, value: int = 1, **attributes: str) -> None:
+    """Add to one of ``METRICS`` (attributes: low-cardinality names only)."""
+    if value <= 0:
+        return
+    counter = _counters.get(name)
+    if counter is None:
+        from opentelemetry import metrics
+
+        description, unit = METRICS[name]
+        counter = metrics.get_meter(NAME).create_counter(name, unit=unit, description=description)
+        _counters[name] = counter
+    counter.add(value, attributes)
+
+
+@contextlib.contextmanager
+def span(name: str, **attributes: Any) -> Iterator[Any]:
+    """A child span of the current invocation; an exception marks it failed and propagates."""
+    with _tracer().start_as_current_span(name, attributes=_clean(attributes)) as current:
+        yield current
+
+
+def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attributes.items() if v is not None and isinstance(v, str | bool | int | float)}
+
+
+def _parent_context(trace_context: Any, headers: Mapping[str, str] | None) -> Any:
+    """The host's trace context: the current span when the worker set one, else the invocation
+    context's ``traceparent``, else the request's ``traceparent`` header."""
+    from opentelemetry import trace
+    from opentelemetry.propagate import extract
+
+    if trace.get_current_span().get_span_context().is_valid:
+        return None  # the worker already continues the host's trace
+    carrier: dict[str, str] = {}
+    parent = getattr(trace_context, "trace_parent", None) if trace_context is not None else None
+    if parent:
+        carrier["traceparent"] = str(parent)
+        state = getattr(trace_context, "trace_state", None)
+        if state:
+            carrier["tracestate"] = str(state)
+    elif headers:
+        for key in ("traceparent", "tracestate"):
+            value = headers.get(key)
+            if value:
+                carrier[key] = value
+    return extract(carrier) if carrier else None
+
+
+@contextlib.contextmanager
+def invocation(
+    name: str,
+    *,
+    kind: str,
+    context: Any = None,
+    headers: Mapping[str, str] | None = None,
+    cid: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> Iterator[Any]:
+    """The span of one function invocation (kind: "server" for HTTP, "consumer" for a queue
+    message, "internal" for a timer), with the correlation id set for its logs and on the span."""
+    from opentelemetry.trace import SpanKind
+
+    span_kind = {"server": SpanKind.SERVER, "consumer": SpanKind.CONSUMER}.get(kind, SpanKind.INTERNAL)
+    invocation_id = getattr(context, "invocation_id", None)
+    cid = cid or new_correlation_id()
+    token = correlation_id.set(cid)
+    try:
+        values = {CORRELATION_ATTRIBUTE: cid, "faas.invocation_id": invocation_id, **(attributes or {})}
+        with _tracer().start_as_current_span(
+            name, context=_parent_context(getattr(context, "trace_context", None), headers), kind=span_kind, attributes=_clean(values)
+        ) as current:
+            yield current
+    finally:
+        correlation_id.reset(token)
+
+
+def traced(target: Any, component: str, **attributes: Any) -> Any:
+    """``target`` with a span around each public method call (``{component}.{method}``)."""
+    return _Traced(target, component, _clean(attributes))
+
+
+class _Traced:
+    def __init__(self, target: Any, component: str, attributes: dict[str, Any]) -> None:
+        self._target = target
+        self._component = component
+        self._attributes = attributes
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name.startswith("_") or not callable(value) or name == "close":
+            return value
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with span(f"{self._component}.{name}", **self._attributes):
+                return value(*args, **kwargs)
+
+        return call
+
+
+@contextlib.contextmanager
+def queue_message(queue: str, msg: Any, context: Any = None, *, max_dequeue_count: int = 5) -> Iterator[Any]:
+    """The span of one queue message, continuing the host's trace; the poison counter when its
+    last delivery fails (host.json ``maxDequeueCount``: the host then moves it to ``-poison``)."""
+    attributes = {"messaging.system": "azure_queue", "messaging.destination.name": queue, "messaging.message.id": getattr(msg, "id", None)}
+    with invocation(f"{queue} process", kind="consumer", context=context, attributes=attributes) as current:
+        try:
+            yield current
+        except Exception:
+            if int(getattr(msg, "dequeue_count", 0) or 0) >= max_dequeue_count:
+                count("competency.queue.poison", queue=queue)
+            raise
+
+
+def timer_run(name: str, context: Any = None) -> contextlib.AbstractContextManager[Any]:
+    """The span of one timer run."""
+    return invocation(name, kind="internal", context=context, attributes={"faas.trigger": "timer"})
