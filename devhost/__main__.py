@@ -20,7 +20,10 @@ DEFAULT_DATA_DIR = ".devdata"
 def _serve(args: argparse.Namespace) -> int:
     from devhost.app import LocalHost
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    line = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s", defaults={"correlation_id": "-"})
+    for handler in logging.getLogger().handlers:  # every line names its invocation's correlation id
+        handler.setFormatter(line)
     host = LocalHost(port=args.port, data_dir=Path(args.data_dir), bind=args.bind, tls_port=args.tls_port)
     try:
         host.start()

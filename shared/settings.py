@@ -34,8 +34,18 @@ class Settings(BaseSettings):
     # Azure Cosmos DB: used when the endpoint is set.
     cosmos_endpoint: HttpUrl | None = Field(default=None, description="Cosmos DB account endpoint.")
     cosmos_key: str | None = Field(default=None, repr=False, description="Account key; without it azure-identity is used.")
-    cosmos_database: str = Field(default="competency", min_length=1, max_length=255, description="Database (created if missing).")
-    cosmos_container: str = Field(default="suite", min_length=1, max_length=255, description="Container, partition key /pk.")
+    cosmos_database: str = Field(
+        default="competency",
+        min_length=1,
+        max_length=255,
+        description="Database (created if missing with key auth; pre-created under Entra ID).",
+    )
+    cosmos_container: str = Field(
+        default="suite",
+        min_length=1,
+        max_length=255,
+        description="Container, partition key /pk, time-to-live on (created like the database).",
+    )
     cosmos_connection_verify: bool = Field(default=True, description="Verify the endpoint's TLS certificate.")
 
     cosmos_managed_identity_client_id: str | None = Field(
@@ -92,7 +102,7 @@ class Settings(BaseSettings):
     auth_audience: str = Field(
         default="api://competency-suite",
         min_length=1,
-        description="The API's application ID URI: the `aud` of v1 access tokens (and of v2 tokens requested by it).",
+        description="The API's Application ID URI: the `aud` of v1 access tokens.",
     )
     auth_issuer: str = Field(
         default="https://login.microsoftonline.com/{tid}/v2.0",

@@ -46,6 +46,7 @@ METRICS: dict[str, tuple[str, str]] = {
 
 _counters: dict[str, Any] = {}
 _configured = False
+_providers: dict[str, Any] = {}  # explicit providers (tests' in-memory exporters); else the global ones
 
 
 def configure_telemetry(settings: Settings) -> bool:
@@ -64,10 +65,17 @@ def configure_telemetry(settings: Settings) -> bool:
     return True
 
 
+def use_providers(tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Send the suite's spans and metrics to these providers (None: back to the global ones)."""
+    _providers.clear()
+    _providers.update({k: v for k, v in (("tracer", tracer_provider), ("meter", meter_provider)) if v is not None})
+    _counters.clear()
+
+
 def _tracer() -> Any:
     from opentelemetry import trace
 
-    return trace.get_tracer(NAME)
+    return trace.get_tracer(NAME, tracer_provider=_providers.get("tracer"))
 
 
 def count(name: str, value: int = 1, **attributes: str) -> None:
@@ -79,7 +87,7 @@ def count(name: str, value: int = 1, **attributes: str) -> None:
         from opentelemetry import metrics
 
         description, unit = METRICS[name]
-        counter = metrics.get_meter(NAME).create_counter(name, unit=unit, description=description)
+        counter = metrics.get_meter(NAME, meter_provider=_providers.get("meter")).create_counter(name, unit=unit, description=description)
         _counters[name] = counter
     counter.add(value, attributes)
 
