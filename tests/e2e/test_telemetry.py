@@ -42,7 +42,8 @@ class Recorded:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
                     for point in metric.data.data_points:
-                        found.setdefault(metric.name, []).append((dict(point.attributes or {}), int(point.value)))
+                        value = getattr(point, "value", 0)  # counters only
+                        found.setdefault(metric.name, []).append((dict(point.attributes or {}), int(value)))
         return found
 
     def total(self, name: str, **attributes: str) -> int:
@@ -63,9 +64,9 @@ def attributes_of(spans: list[ReadableSpan]) -> list[str]:
     values = []
     for s in spans:
         values.append(s.name)
-        values.extend(f"{k}={v}" for k, v in (s.attributes or {}).items())
+        values.extend(f"{k}={v!s}" for k, v in (s.attributes or {}).items())
         for event in s.events:
-            values.extend(f"{k}={v}" for k, v in (event.attributes or {}).items())
+            values.extend(f"{k}={v!s}" for k, v in (event.attributes or {}).items())
     return values
 
 

@@ -89,6 +89,6 @@ def test_the_sign_in_sweep_runs_on_a_timer() -> None:
     from functions.associate_msa import bp
 
     declared = [builder._function for builder in bp._function_builders]
-    timers = {f.get_function_name(): f.get_trigger() for f in declared if isinstance(f.get_trigger(), TimerTrigger)}
+    timers = {f.get_function_name(): t for f in declared if isinstance(t := f.get_trigger(), TimerTrigger)}
     assert "sweep_signin_flows" in timers
     assert timers["sweep_signin_flows"].schedule == "0 */10 * * * *"

@@ -39,7 +39,8 @@ def settings(tmp_path: Path, **values: str) -> Settings:
 
 def queue_of(tmp_path: Path, **values: str) -> Any:
     c = Container(settings(tmp_path, **values))
-    return c.queue._target  # the adapter behind its tracing wrapper
+    queue: Any = c.queue
+    return queue._target  # the adapter behind its tracing wrapper
 
 
 def account_url(queue: StorageMessageQueue) -> str:
@@ -182,7 +183,7 @@ def test_a_403_at_start_up_names_the_database_and_container_to_pre_create() -> N
 
 
 def test_a_missing_container_under_entra_auth_says_to_pre_create_it() -> None:
-    with pytest.raises(StoreConfigurationError, match="no database 'competency' with container 'suite' .*pre-create"):
+    with pytest.raises(StoreConfigurationError, match=r"no database 'competency' with container 'suite' .*pre-create"):
         store(FakeCosmos(FakeContainer(error=404)))
 
 
@@ -201,12 +202,16 @@ def test_cosmos_with_a_user_assigned_identity(tmp_path, monkeypatch) -> None:
         return "cosmos"
 
     monkeypatch.setattr("shared.adapters.cosmos_store.CosmosDocumentStore", fake_store)
+    def adapter(c: Container) -> Any:
+        store: Any = c.store
+        return store._target  # the adapter behind its tracing wrapper
+
     c = Container(settings(tmp_path, COSMOS_ENDPOINT="https://x.documents.azure.com:443/", COSMOS_MANAGED_IDENTITY_CLIENT_ID=UAMI))
-    assert c.store._target == "cosmos"
+    assert adapter(c) == "cosmos"
     assert seen["key"] is None and isinstance(seen["credential"], ManagedIdentityCredential)
     c2 = Container(settings(tmp_path, COSMOS_ENDPOINT="https://x.documents.azure.com:443/"))
-    assert c2.store._target == "cosmos" and isinstance(seen["credential"], DefaultAzureCredential)
-    assert isinstance(Container(settings(tmp_path)).store._target, SqliteDocumentStore)
+    assert adapter(c2) == "cosmos" and isinstance(seen["credential"], DefaultAzureCredential)
+    assert isinstance(adapter(Container(settings(tmp_path))), SqliteDocumentStore)
 
 
 # --- fail closed in Azure -----------------------------------------------------------------------
@@ -264,8 +269,9 @@ def test_in_azure_one_message_names_every_missing_or_unsafe_setting(tmp_path) ->
     ):
         assert name in message
     assert "c2VjcmV0" not in message and "a-key" not in message  # names, never values
-    embedded = str(pytest.raises(SettingsError, check_deployment, settings(tmp_path), IN_AZURE).value)
-    assert "embedded SQLite store" in embedded and "embedded SQLite queue" in embedded
+    with pytest.raises(SettingsError) as embedded:
+        check_deployment(settings(tmp_path), IN_AZURE)
+    assert "embedded SQLite store" in str(embedded.value) and "embedded SQLite queue" in str(embedded.value)
 
 
 def test_the_function_app_refuses_to_start_in_azure_on_the_embedded_store(tmp_path) -> None:
