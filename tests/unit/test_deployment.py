@@ -202,6 +202,7 @@ def test_cosmos_with_a_user_assigned_identity(tmp_path, monkeypatch) -> None:
         return "cosmos"
 
     monkeypatch.setattr("shared.adapters.cosmos_store.CosmosDocumentStore", fake_store)
+
     def adapter(c: Container) -> Any:
         store: Any = c.store
         return store._target  # the adapter behind its tracing wrapper
