@@ -7,7 +7,11 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
+import pytest
 
 from shared import telemetry
 from shared.logs import RedactingFilter
@@ -66,3 +70,85 @@ def test_every_log_line_of_an_invocation_carries_its_correlation_id() -> None:
     finally:
         logger.removeHandler(handler)
     assert [getattr(r, "correlation_id", None) for r in seen] == ["cid-12345678", "-"]
+
+
+class Counters:
+    """The suite's counters, read from an in-memory metric reader."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+
+    def total(self, name: str) -> int:
+        data = self.reader.get_metrics_data()
+        return sum(
+            int(getattr(point, "value", 0))
+            for resource in (data.resource_metrics if data else [])
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+            if metric.name == name
+            for point in metric.data.data_points
+        )
+
+
+@pytest.fixture()
+def counters() -> Iterator[Counters]:
+    c = Counters()
+    telemetry.use_providers(meter_provider=c.provider)
+    yield c
+    telemetry.use_providers()
+    c.provider.shutdown()
+
+
+class Message:
+    def __init__(self, dequeue_count: int) -> None:
+        self.id = "m1"
+        self.dequeue_count = dequeue_count
+
+
+def test_a_message_failing_its_last_delivery_counts_as_poisoned(counters: Counters) -> None:
+    for dequeue_count in (1, 4, 5):
+        with pytest.raises(RuntimeError), telemetry.queue_message("evaluate-partner", Message(dequeue_count)):
+            raise RuntimeError("the store is down")
+    with telemetry.queue_message("evaluate-partner", Message(5)):
+        pass  # a last delivery that succeeds is not poisoned
+    assert counters.total("competency.queue.poison") == 1
+
+
+def test_each_throttled_graph_answer_is_counted(counters: Counters) -> None:
+    from devhost.graph import GraphStandIn
+    from devhost.standin import make_server, serve_in_thread
+    from shared.adapters.graph_directory import GraphDirectory
+    from shared.ports import NewDirectoryUser
+
+    graph = GraphStandIn()
+    server = make_server([graph], port=0)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}/_dev/graph/v1.0"
+    try:
+        faults = httpx.post(base.replace("/v1.0", "/faults"), json={"throttleRate": 0.5, "retryAfterSeconds": 1, "seed": 3})
+        assert faults.status_code == 200
+        directory = GraphDirectory(base, lambda t: f"devhost:{t}", sleep=lambda s: None, max_retries=20)
+        tenant = "1a2b3c4d-0000-4000-8000-000000000002"
+        users = [
+            NewDirectoryUser(
+                ref=f"r{i}",
+                user_principal_name=f"u{i}@1a2b3c4d.onmicrosoft.com",
+                display_name=f"U {i}",
+                mail_nickname=f"u{i}",
+                password="Str0ng!Passw0rd",
+                given_name="U",
+                surname=str(i),
+            )
+            for i in range(20)
+        ]
+        results = directory.create_users(tenant, users)
+        directory.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(r.status == "created" for r in results)
+    assert counters.total("competency.graph.throttled") >= 1
