@@ -49,10 +49,10 @@ def test_health_reports_a_missing_alert_sink(monkeypatch, tmp_path: Path) -> Non
     monkeypatch.delenv("ALERTS_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("ALERTS_QUEUE_NAME", raising=False)
     missing = get(Container(Settings(data_dir=tmp_path)))
-    assert missing["status"] == "ok"
+    assert missing["status"] == "degraded"
     assert any("No alert sink is configured" in w for w in missing["warnings"])
     configured = get(Container(Settings(data_dir=tmp_path, alerts_queue_name="partner-alerts")))
-    assert configured == {"status": "ok"}
+    assert configured["status"] == "ok" and "warnings" not in configured
 
 
 def _call_health(request: func.HttpRequest) -> func.HttpResponse:
