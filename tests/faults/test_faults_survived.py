@@ -34,6 +34,7 @@ from tests.servers import ROOT, AzuriteServer, CosmosServer, azurite_server, cos
 
 pytestmark = pytest.mark.servers
 
+PROGRAM_TENANT = "00000000-0000-0000-0000-0000000f7a11"  # the program's own tenant (tenant ids are GUIDs)
 FAULTS = (
     "Cosmos DB paused during the nightly run",
     "Storage queues paused during a background import",
@@ -133,10 +134,10 @@ class Client:
         return {"Authorization": "Bearer " + minted.json()["access_token"]}
 
     def operator(self) -> dict[str, str]:
-        return self.token("program-tenant", roles=(ROLE_OPERATOR,))
+        return self.token(PROGRAM_TENANT, roles=(ROLE_OPERATOR,))
 
     def feed(self) -> dict[str, str]:
-        return self.token("program-tenant", roles=(ROLE_FEED,))
+        return self.token(PROGRAM_TENANT, roles=(ROLE_FEED,))
 
     def admin(self, tenant: str) -> dict[str, str]:
         return self.token(tenant, roles=(ROLE_ADMIN,))
