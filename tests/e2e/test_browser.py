@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import uuid
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.conftest import Api
 
@@ -45,7 +45,8 @@ def test_an_employee_links_an_msa_in_a_real_browser(api: Api) -> None:
             page.fill("input[type=email], input[name=email], input[name=login_hint]", email)
             page.click("button[type=submit], input[type=submit]")
             page.wait_for_url(f"{api.host.base_url}/api/msa/callback*")
-            page.wait_for_function("document.getElementById('title').textContent !== 'Finishing the link'")
+            # A locator wait, not wait_for_function: the page's CSP forbids the eval that needs.
+            expect(page.locator("#title")).not_to_have_text("Finishing the link", timeout=30_000)
             text = page.inner_text("body")
             address = page.url
         finally:
