@@ -3,6 +3,7 @@ overrides, expiring means depended on, performance lapses foreseen."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -180,6 +181,13 @@ def test_gold_met_always_means_silver_met(snapshot: PartnerSnapshot, on: date) -
 @given(near_boundaries())
 def test_every_expiring_achievement_named_ends_the_level_when_it_lapses(case: tuple[PartnerSnapshot, date]) -> None:
     snapshot, on = case
+    # All else unchanged: only what is known on the evaluation day (a record dated later would
+    # start counting by the lapse day and could meet the level on its own).
+    snapshot = replace(
+        snapshot,
+        achievements=[a for a in snapshot.achievements if a.earned_on <= on],
+        metrics=[m for m in snapshot.metrics if m.as_of <= on],
+    )
     for c in run(snapshot, on=on)["competencies"]:
         for item in c["expiring"]:
             day_after = date.fromisoformat(item["expiresOn"]) + timedelta(days=1)
