@@ -295,9 +295,16 @@ def invoke(operation: Operation, handler: Handler, req: func.HttpRequest) -> fun
             log.warning("%s failed: %s", operation.name, error.detail)
         response = problem_response(error, instance=instance, cid=cid)
     except Exception as exc:
-        from shared.ports import ConflictError, PreconditionFailedError, StoreUnavailableError
+        from shared.ports import ConflictError, DocumentTooLargeError, PreconditionFailedError, StoreUnavailableError
 
-        if isinstance(exc, ConflictError | PreconditionFailedError):
+        if isinstance(exc, DocumentTooLargeError):
+            log.warning("%s: %s", operation.name, exc)
+            response = problem_response(
+                PayloadTooLarge("The data would exceed the data store's 2 MB item limit; send it in smaller parts."),
+                instance=instance,
+                cid=cid,
+            )
+        elif isinstance(exc, ConflictError | PreconditionFailedError):
             # A write raced with another one; nothing half-done is left behind, so retrying is safe.
             response = problem_response(Conflict("The resource was changed concurrently; retry the request."), instance=instance, cid=cid)
         elif isinstance(exc, StoreUnavailableError):

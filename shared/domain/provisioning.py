@@ -11,10 +11,13 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from shared.ports import DirectoryDomain
 
 EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -182,6 +185,37 @@ def unique_upns(local_parts: Sequence[str], domain: str, taken: Callable[[Iterab
         if not short:
             return [chosen[i] for i in range(len(local_parts))]
     raise RuntimeError("could not find free user names")
+
+
+def next_free_upn(upn: str, taken: Callable[[Iterable[str]], set[str]], used: set[str], *, tries: int = 50) -> str:
+    """The next candidate after ``upn`` (``sam`` -> ``sam2`` -> ``sam3``) that neither the
+    directory (``taken``, asked ten names at a time) nor ``used`` (this import) holds."""
+    local, _, domain = upn.lower().rpartition("@")
+    match = re.fullmatch(r"(.*?[^0-9])?([0-9]*)", local)
+    base, digits = (match.group(1) or "", match.group(2)) if match else (local, "")
+    if not base:  # an all-digit name: number after it
+        base, digits = local, ""
+    first = int(digits) + 1 if digits else 2
+    for start in range(first, first + tries, 10):
+        candidates = [f"{base}{n}@{domain}" for n in range(start, start + 10)]
+        candidates = [c for c in candidates if c not in used and len(c.split("@", 1)[0]) <= 64]
+        in_use = taken(candidates) if candidates else set()
+        for candidate in candidates:
+            if candidate not in in_use:
+                return candidate
+    raise RuntimeError(f"no free user name after {upn}")
+
+
+def choose_domain(domains: Sequence[DirectoryDomain], *, preferred: str | None = None) -> str | None:
+    """The domain new users are created in: a verified managed one (password users cannot be
+    created in a federated domain), the partner's primary domain when it is one, else the
+    tenant's default, else the first; ``None`` when the tenant has none."""
+    usable = [d for d in domains if d.is_verified and d.authentication_type.lower() == "managed"]
+    for wanted in (lambda d: preferred is not None and d.name.lower() == preferred.lower(), lambda d: d.is_default, lambda d: True):
+        for domain in usable:
+            if wanted(domain):
+                return domain.name
+    return None
 
 
 def mail_nickname_of(upn: str) -> str:
