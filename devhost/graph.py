@@ -225,7 +225,7 @@ class GraphStandIn:
         """A verified domain of ``tenant``: managed, or federated with another identity provider."""
         with self._lock:
             domains = self._domains.setdefault(tenant, [])
-            if domain.lower() not in (d.lower() for d in domains):
+            if domain.lower() not in (d.lower() for d in self._domains_locked(tenant)):
                 domains.append(domain)
             federation = self._federated.setdefault(tenant, set())
             if federated:
