@@ -158,6 +158,7 @@ class GraphStandIn:
     ) -> None:
         self._lock = threading.Lock()
         self._users: dict[str, dict[str, dict[str, Any]]] = {}  # tenant -> id -> user
+        self._upn_index: dict[tuple[str, str], str] = {}  # (tenant, lower-case UPN) -> id
         self._password_profiles: dict[tuple[str, str], dict[str, Any]] = {}
         self._domains: dict[str, list[str]] = {}  # tenant -> extra domains
         self._federated: dict[str, set[str]] = {}  # tenant -> federated domains (lower case)
@@ -280,6 +281,7 @@ class GraphStandIn:
         """Forget users, domains, counters and faults."""
         with self._lock:
             self._users.clear()
+            self._upn_index.clear()
             self._password_profiles.clear()
             self._domains.clear()
             self._federated.clear()
@@ -518,11 +520,8 @@ class GraphStandIn:
         users = self._users.get(tenant, {})
         if key in users:
             return users[key]
-        wanted = key.lower()
-        for user in users.values():
-            if str(user["userPrincipalName"]).lower() == wanted:
-                return user
-        return None
+        user_id = self._upn_index.get((tenant, key.lower()))
+        return users.get(user_id) if user_id else None
 
     def _get_user(self, tenant: str, key: str) -> _Result:
         with self._lock:
@@ -541,6 +540,7 @@ class GraphStandIn:
             user = self._find_locked(tenant, key)
             if user is not None:
                 del self._users[tenant][user["id"]]
+                self._upn_index.pop((tenant, str(user["userPrincipalName"]).lower()), None)
                 self._created_at.pop((tenant, user["id"]), None)
         if user is None:
             return _error(
@@ -617,6 +617,7 @@ class GraphStandIn:
             if isinstance(body.get("onPremisesExtensionAttributes"), dict):
                 user["onPremisesExtensionAttributes"] = dict(body["onPremisesExtensionAttributes"])
             self._users.setdefault(tenant, {})[user["id"]] = user
+            self._upn_index[(tenant, upn.lower())] = user["id"]
             self._created_at[(tenant, user["id"])] = self.clock()
             # Graph never returns a password; tests check what it received through this.
             self._password_profiles[(tenant, user["id"])] = dict(profile) if isinstance(profile, dict) else {}

@@ -230,3 +230,35 @@ def test_concurrent_imports_of_colliding_names_each_create_their_own_account(api
     for user_id, [row] in outcomes:
         assert accounts[row["userPrincipalName"]] == user_id
         assert api.host.graph.check_password(tenant, row["userPrincipalName"], row["temporaryPassword"])
+
+
+def test_5000_rows_of_long_names_are_stored_in_documents_under_cosmos_db_2_mb_limit(api: Api) -> None:
+    """One document of this import's rows would be over 2 MB, which Cosmos DB refuses (413)."""
+    import json
+
+    from devhost.graph import APP_TENANT_WINDOW_SECONDS, APP_TENANT_WRITES
+    from shared import bootstrap
+    from shared.ports import MAX_ITEM_BYTES
+
+    partner_id, tenant = api.register_partner()
+    name = "x" * 52
+    rows = "".join(f"{name}{i:05d}F,{name}{i:05d}L,{name}{i:05d}@contoso.com,{name}{i:08d}\n" for i in range(5000))
+    assert len(f"{name}{0:08d}") == 60
+    api.host.graph.configure_throttling(10**6, APP_TENANT_WINDOW_SECONDS)  # the quota is another test's subject
+    try:
+        response = add(api, partner_id, tenant, "First name,Last name,Email address,Display name\n" + rows, csv_body=True, key="big")
+        assert response.status_code == 202, response.text
+        location = response.headers["location"].removeprefix("/api")
+        deadline = time.monotonic() + 120
+        while (progress := api.request("GET", location, as_=api.admin(tenant)).json())["state"] != "completed":
+            assert time.monotonic() < deadline, progress["counts"]
+            time.sleep(0.5)
+    finally:
+        api.host.graph.configure_throttling(APP_TENANT_WRITES, APP_TENANT_WINDOW_SECONDS)
+    assert progress["counts"] == {"pending": 0, "created": 5000, "exists": 0, "failed": 0}
+
+    documents = [d for d in bootstrap.container().store.dump() if d["pk"] == f"partner:{partner_id}"]  # type: ignore[attr-defined]
+    sizes = {d["id"]: len(json.dumps(d).encode()) for d in documents}
+    assert max(sizes.values()) < MAX_ITEM_BYTES
+    chunks = [size for doc_id, size in sizes.items() if doc_id.startswith("importrows:")]
+    assert len(chunks) == 25 and sum(chunks) > MAX_ITEM_BYTES  # together they would not fit in one item
