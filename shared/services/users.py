@@ -839,6 +839,7 @@ def users_service(c: Container | None = None) -> UserService:
                 max_concurrency=s.graph_max_concurrency,
                 timeout=s.graph_timeout_seconds,
                 max_retries=s.graph_max_retries,
+                throttle_budget=s.graph_throttle_budget_seconds,
             )
 
         return c.service("directory", build)
