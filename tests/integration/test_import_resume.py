@@ -51,7 +51,7 @@ def test_a_crash_after_the_directory_created_users_resumes_without_duplicates(tm
     crashes = {"left": 1}
 
     def replace_then_crash(pk: str, doc: dict[str, Any], *, if_match: str | None = None) -> Any:
-        if doc.get("type") == "import" and crashes["left"]:
+        if doc.get("type") == "importRows" and crashes["left"]:
             crashes["left"] -= 1
             raise Crash("the worker died after Graph created the users")
         return original(pk, doc, if_match=if_match)
