@@ -681,6 +681,8 @@ class UserService:
         if stored is None:
             raise NotFound("No such import for this partner.")
         doc = ImportDoc.from_doc(stored.body)
+        if doc.state == "failed":
+            raise Conflict(f"The import failed before it completed ({doc.error}); retry it with the same Idempotency-Key first.")
         if doc.state != "completed":
             raise Conflict("The import is still running; download the log file when it has completed.", headers={"Retry-After": "10"})
         log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))

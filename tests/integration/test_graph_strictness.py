@@ -23,6 +23,7 @@ from shared.ports import DirectoryPermissionError, NewDirectoryUser
 from shared.services.users import UserService
 
 PASSWORD = "Str0ng!Passw0rd"
+ROWS = 30
 
 
 class FakeClock:
@@ -265,3 +266,26 @@ def test_a_read_after_already_exists_is_retried_while_replication_lags(graph: Gr
     assert created.status == "created" and again.status == "exists"
     assert again.user == created.user
     assert sum(graph.clock.slept) >= 5.0  # read again with backoff until the replica had it
+
+
+def test_an_import_on_cosmos_db_keeps_its_rows_in_chunk_documents(tmp_path: Path, graph: Graph, cosmos: Any) -> None:
+    """The same import on the Cosmos DB protocol server (which refuses items over 2 MB)."""
+    from shared.adapters.cosmos_store import CosmosDocumentStore
+
+    store = CosmosDocumentStore(
+        cosmos.endpoint, database="imports", container=f"c{uuid.uuid4().hex[:12]}", key=cosmos.key, connection_verify=False
+    )
+    directory = graph.directory()
+    service = UserService(
+        store, SqliteMessageQueue(tmp_path / "q.sqlite3"), lambda: directory, max_rows=500, inline_rows=500, log_ttl_hours=24
+    )
+    partner = new_partner()
+    rows = [{"displayName": f"Person {i}", "email": f"person{i}@x.com"} for i in range(ROWS)]
+    try:
+        view, finished = service.start_import(partner, rows, idempotency_key="cosmos", actor="admin")
+        again = service.get_import(partner["partnerId"], view["importId"])
+    finally:
+        directory.close()
+        store.close()
+    assert finished and view["counts"]["created"] == ROWS
+    assert [r["row"] for r in again["results"]] == list(range(1, ROWS + 1)) and again["results"] == view["results"]
