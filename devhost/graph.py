@@ -15,6 +15,7 @@ selects that tenant, any other non-empty token selects ``default``. Faults can b
      "applyThenFailRate": 0.0-1.0, # a create is stored but answered 503 (alias applyThenFail)
      "latencyMs": int,             # sleep once per top-level HTTP request
      "retryAfterSeconds": int,
+     "replicationLagSeconds": float,  # new users are invisible to reads this long
      "seed": int | null}
 
 Throttle/unavailable faults are drawn for each top-level request and, independently,

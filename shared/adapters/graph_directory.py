@@ -142,6 +142,7 @@ class _Op:
     last_problem: str = ""
     retry_after: float | None = field(default=None, repr=False)
     throttled_for: float = 0.0  # seconds waited on 429 answers
+    throttles: int = 0  # 429 answers so far
     permission: str = "User.ReadWrite.All"  # what Graph needs for this request
 
 
@@ -581,7 +582,8 @@ class GraphDirectory:
         if throttled:
             # Throttling is Graph's quota refilling, not a fault: it is waited out within a
             # time budget instead of a number of attempts.
-            delay = retry_after if retry_after is not None else self._backoff(1)
+            op.throttles += 1
+            delay = retry_after if retry_after is not None else self._backoff(op.throttles)
             if op.throttled_for + delay > self._throttle_budget:
                 op.error = f"gave up after waiting {op.throttled_for:.0f} s for Microsoft Graph's throttling: {problem}"
                 return
@@ -613,7 +615,7 @@ class GraphDirectory:
     def _single(self, tenant_id: str, method: str, url: str, *, permission: str = "User.ReadWrite.All") -> tuple[int, Any]:
         """One plain request with the same retry rules; returns the final status and body."""
         attempts = 0
-        throttled_for = 0.0
+        throttled_for, throttles = 0.0, 0
         while True:
             try:
                 response = self._client.request(method, f"{self._base_url}{url}", headers=self._headers(tenant_id))
@@ -632,7 +634,8 @@ class GraphDirectory:
                 problem = _describe(status, body)
                 delay = _retry_after(response.headers) if status == 429 else None
                 if status == 429:
-                    wait = delay if delay is not None else self._backoff(1)
+                    throttles += 1
+                    wait = delay if delay is not None else self._backoff(throttles)
                     if throttled_for + wait > self._throttle_budget:
                         raise DirectoryError(f"{method} {url} gave up after waiting {throttled_for:.0f} s for throttling: {problem}")
                     throttled_for += wait
