@@ -262,3 +262,32 @@ def test_5000_rows_of_long_names_are_stored_in_documents_under_cosmos_db_2_mb_li
     assert max(sizes.values()) < MAX_ITEM_BYTES
     chunks = [size for doc_id, size in sizes.items() if doc_id.startswith("importrows:")]
     assert len(chunks) == 25 and sum(chunks) > MAX_ITEM_BYTES  # together they would not fit in one item
+
+
+def test_without_admin_consent_the_import_fails_as_a_whole_with_the_reason(api: Api) -> None:
+    partner_id, tenant = api.register_partner()
+    api.host.graph.grant(tenant, ["User.Read.All", "Domain.Read.All"])  # consent to read only
+    try:
+        denied = add(api, partner_id, tenant, {"users": [{"displayName": "Ada", "email": "ada@x.com"}]}, key="consent")
+    finally:
+        api.host.graph.grant(tenant, None)
+    assert denied.status_code == 403 and denied.headers["content-type"].startswith("application/problem+json")
+    problem = denied.json()
+    assert problem["type"].endswith("/directory-consent-missing") and "User.ReadWrite.All" in problem["detail"]
+    assert api.host.graph.users(tenant) == []
+    retried = add(api, partner_id, tenant, {"users": [{"displayName": "Ada", "email": "ada@x.com"}]}, key="consent")
+    assert retried.status_code == 201 and retried.json()["counts"]["created"] == 1
+
+
+def test_a_document_over_the_store_item_limit_is_a_clear_413(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.ports import DocumentTooLargeError
+    from shared.services.users import UserService
+
+    def too_large(*_args: Any, **_kwargs: Any) -> Any:
+        raise DocumentTooLargeError("import:x is 3000000 bytes")  # what Cosmos DB's 413 becomes
+
+    partner_id, tenant = api.register_partner()
+    monkeypatch.setattr(UserService, "get_import", too_large)
+    response = api.request("GET", f"/partners/{partner_id}/imports/x", as_=api.admin(tenant))
+    assert response.status_code == 413 and response.headers["content-type"].startswith("application/problem+json")
+    assert "2 MB" in response.json()["detail"] and "3000000" not in response.text
