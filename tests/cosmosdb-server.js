@@ -18,12 +18,15 @@ for (const name of ["createOperation", "replaceOperation", "upsertOperation"]) {
   };
 }
 const patches = require("@vercel/cosmosdb-server/lib/handler/_patch-operations");
+const { parsePartitionKey } = require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header");
 const patchOperation = patches.patchOperation;
 patches.patchOperation = (collection, input) => {
+  // The server has no dry run: a patch whose result is over the limit is undone (the item's
+  // content is restored) and answered 413, as Cosmos DB refuses it.
+  const before = collection.document(input.id, parsePartitionKey(input.partitionKey, input.id)).read();
   const result = patchOperation(collection, input);
-  // The patched item is checked after the fact (the server has no dry run): an item that grew
-  // past the limit is answered 413 as Cosmos DB would, although this server kept it.
   if (result.statusCode < 300 && Buffer.byteLength(JSON.stringify(result.body || {}), "utf8") > MAX_ITEM_BYTES) {
+    collection.documents.replace(before, result.body);
     return { statusCode: 413, body: { code: "RequestEntityTooLarge", message: "Message: {\"Errors\":[\"Request size is too large\"]}" } };
   }
   return result;

@@ -160,5 +160,8 @@ def test_a_document_over_2_mb_is_refused_like_cosmos_db_and_changes_nothing(stor
         store.upsert(p, {"id": "a", "blob": big})
     with pytest.raises(DocumentTooLargeError):
         store.replace(p, {"id": "a", "blob": big})
+    with pytest.raises(DocumentTooLargeError):
+        store.patch(p, "a", [PatchOp("set", "/more", "z" * 2048)])
     assert store.read(p, "b") is None
+    assert "more" not in store.read(p, "a").body  # type: ignore[union-attr]
     assert store.read(p, "a").body["blob"].startswith("x")  # type: ignore[union-attr]
