@@ -187,25 +187,6 @@ def unique_upns(local_parts: Sequence[str], domain: str, taken: Callable[[Iterab
     raise RuntimeError("could not find free user names")
 
 
-def next_free_upn(upn: str, taken: Callable[[Iterable[str]], set[str]], used: set[str], *, tries: int = 50) -> str:
-    """The next candidate after ``upn`` (``sam`` -> ``sam2`` -> ``sam3``) that neither the
-    directory (``taken``, asked ten names at a time) nor ``used`` (this import) holds."""
-    local, _, domain = upn.lower().rpartition("@")
-    match = re.fullmatch(r"(.*?[^0-9])?([0-9]*)", local)
-    base, digits = (match.group(1) or "", match.group(2)) if match else (local, "")
-    if not base:  # an all-digit name: number after it
-        base, digits = local, ""
-    first = int(digits) + 1 if digits else 2
-    for start in range(first, first + tries, 10):
-        candidates = [f"{base}{n}@{domain}" for n in range(start, start + 10)]
-        candidates = [c for c in candidates if c not in used and len(c.split("@", 1)[0]) <= 64]
-        in_use = taken(candidates) if candidates else set()
-        for candidate in candidates:
-            if candidate not in in_use:
-                return candidate
-    raise RuntimeError(f"no free user name after {upn}")
-
-
 def choose_domain(domains: Sequence[DirectoryDomain], *, preferred: str | None = None) -> str | None:
     """The domain new users are created in: a verified managed one (password users cannot be
     created in a federated domain), the partner's primary domain when it is one, else the

@@ -106,41 +106,7 @@ def test_log_cells_from_user_input_cannot_become_formulas() -> None:
     assert "'=HYPERLINK(1)" in text
 
 
-# --- a name already used as an address, and the domain new users get ---------------------------
-
-_LOCAL = st.from_regex(r"[a-z][a-z0-9._-]{0,20}", fullmatch=True)
-
-
-@given(
-    local=_LOCAL,
-    taken_numbers=st.sets(st.integers(min_value=2, max_value=30), max_size=20),
-    used_numbers=st.sets(st.integers(2, 30), max_size=20),
-)
-@settings(max_examples=200, deadline=None)
-def test_the_next_free_name_is_never_taken_nor_used_and_keeps_the_domain(
-    local: str, taken_numbers: set[int], used_numbers: set[int]
-) -> None:
-    upn = f"{local}@contoso.example"
-    base = local.rstrip("0123456789") or local
-    taken = {f"{base}{n}@contoso.example" for n in taken_numbers}
-    used = {f"{base}{n}@contoso.example" for n in used_numbers}
-    asked: list[list[str]] = []
-
-    def in_use(candidates: Iterable[str]) -> set[str]:
-        asked.append(list(candidates))
-        return taken & set(asked[-1])
-
-    chosen = p.next_free_upn(upn, in_use, used)
-    assert chosen.endswith("@contoso.example") and chosen != upn
-    assert chosen not in taken and chosen not in used
-    assert all(len(batch) <= 10 for batch in asked)  # the directory is asked in batches
-
-
-def test_sam_moves_to_sam2_and_sam2_to_sam3() -> None:
-    assert p.next_free_upn("sam@x.com", lambda c: set(), set()) == "sam2@x.com"
-    assert p.next_free_upn("sam2@x.com", lambda c: set(), set()) == "sam3@x.com"
-    assert p.next_free_upn("sam@x.com", lambda c: {"sam2@x.com"}, {"sam3@x.com"}) == "sam4@x.com"
-
+# --- the domain new users get -----------------------------------------------------------------
 
 _DOMAINS = st.lists(
     st.builds(
