@@ -262,6 +262,8 @@ def test_5000_rows_of_long_names_are_stored_in_documents_under_cosmos_db_2_mb_li
     assert max(sizes.values()) < MAX_ITEM_BYTES
     chunks = [size for doc_id, size in sizes.items() if doc_id.startswith("importrows:")]
     assert len(chunks) == 25 and sum(chunks) > MAX_ITEM_BYTES  # together they would not fit in one item
+    log = api.request("GET", f"{location}/log", as_=api.admin(tenant))  # and the 5,000 passwords are erased
+    assert log.status_code == 200 and len(log_rows(log.text)) == 5000
 
 
 def test_without_admin_consent_the_import_fails_as_a_whole_with_the_reason(api: Api) -> None:
