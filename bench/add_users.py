@@ -43,7 +43,7 @@ def measure(*, users: int, sequential_sample: int, progress: Callable[[str], Non
     standin.latency_ms = LATENCY_MS
     try:
         directory = GraphDirectory(base, lambda _t: token, max_concurrency=4)
-        domain = directory.default_domain(tenant)
+        domain = next(d.name for d in directory.list_domains(tenant) if d.is_default)
         standin.reset_counters()
         started = time.perf_counter()
         results = directory.create_users(tenant, _users(users, domain, "b"))

@@ -15,21 +15,40 @@ selects that tenant, any other non-empty token selects ``default``. Faults can b
      "applyThenFailRate": 0.0-1.0, # a create is stored but answered 503 (alias applyThenFail)
      "latencyMs": int,             # sleep once per top-level HTTP request
      "retryAfterSeconds": int,
+     "replicationLagSeconds": float,  # new users are invisible to reads this long
      "seed": int | null}
 
 Throttle/unavailable faults are drawn for each top-level request and, independently,
 for each sub-request of a batch. ``GET /_dev/graph/stats`` and ``POST /_dev/graph/reset``
 are helpers for tests and the local host. ``faults``, ``stats`` and ``reset`` answer only a
 caller on this machine (``standin.local_only``); ``POST /faults`` takes ``application/json``.
+
+What the real service enforces, the stand-in enforces too (each by default as Graph does;
+``clock`` is injectable so that tests can run minutes of Graph time in milliseconds):
+
+* **Permissions** (``grant``): a tenant's admin consent gives the app ``User.ReadWrite.All``
+  and ``Domain.Read.All``; without them a request (or each ``$batch`` item) is answered
+  403 ``Authorization_RequestDenied``.
+* **Domains** (``add_domain``): verified managed domains, or federated ones, where creating a
+  user with a password is refused (an on-premises immutable id is required).
+* **Conflicts**: a taken ``userPrincipalName``, or an address already used as another
+  object's proxy address (``seed_proxy_address``; invisible to ``GET /users/{upn}``), is
+  answered 400 with ``details: [{code: ObjectConflict, target: ...}]``.
+* **Write throttling**: a token bucket per app and tenant (3,000 writes per 150 s) and per
+  tenant (18,000 per 300 s), answered 429 with ``Retry-After`` (``configure_throttling``).
+* **Replication lag** (``replicationLagSeconds``, 0 by default): a new user is invisible to
+  reads for that long, while creates already conflict with it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -39,7 +58,20 @@ from devhost.standin import Request, Response, local_only
 API_VERSION = "/v1.0"
 MAX_BATCH_REQUESTS = 20
 UPN_CONFLICT_MESSAGE = "Another object with the same value for property userPrincipalName already exists."
+PROXY_CONFLICT_MESSAGE = "Another object with the same value for property proxyAddresses already exists."
+FEDERATED_DOMAIN_MESSAGE = "SourceAnchor is a required property for creation of a federated user."
+DENIED_MESSAGE = "Insufficient privileges to complete the operation."
 _REQUIRED_USER_FIELDS = ("accountEnabled", "displayName", "mailNickname", "userPrincipalName")
+
+# What admin consent grants the suite's app registration (application permissions).
+CONSENTED_PERMISSIONS = frozenset({"User.ReadWrite.All", "Domain.Read.All"})
+_READ_USERS = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
+_WRITE_USERS = frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"})
+_READ_DOMAINS = frozenset({"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
+
+# Identity and access service write quotas (learn.microsoft.com/graph/throttling-limits).
+APP_TENANT_WRITES, APP_TENANT_WINDOW_SECONDS = 3000, 150.0
+TENANT_WRITES, TENANT_WINDOW_SECONDS = 18000, 300.0
 
 
 @dataclass
@@ -49,8 +81,48 @@ class _Result:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> _Result:
-    return _Result(status, {"error": {"code": code, "message": message}}, dict(headers or {}))
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, str]] | None = None,
+) -> _Result:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    error["innerError"] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+        "request-id": str(uuid.uuid4()),
+        "client-request-id": str(uuid.uuid4()),
+    }
+    return _Result(status, {"error": error}, dict(headers or {}))
+
+
+def _conflict(target: str, message: str) -> _Result:
+    """Graph's answer to a uniqueness violation: 400 with an ObjectConflict detail."""
+    return _error(400, "Request_BadRequest", message, details=[{"code": "ObjectConflict", "message": message, "target": target}])
+
+
+def _denied() -> _Result:
+    return _error(403, "Authorization_RequestDenied", DENIED_MESSAGE)
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: ``capacity`` writes, refilled evenly over ``window`` seconds."""
+
+    capacity: float
+    window: float
+    tokens: float
+    at: float
+
+    def wait_for(self, now: float, cost: float = 1.0) -> float:
+        """Seconds until ``cost`` tokens are available (0: available now)."""
+        rate = self.capacity / self.window
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * rate)
+        self.at = now
+        return 0.0 if self.tokens >= cost else (cost - self.tokens) / rate
 
 
 def password_is_complex(password: str) -> bool:
@@ -83,11 +155,22 @@ class GraphStandIn:
         latency_ms: int = 0,
         retry_after_seconds: int = 1,
         seed: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lock = threading.Lock()
         self._users: dict[str, dict[str, dict[str, Any]]] = {}  # tenant -> id -> user
+        self._upn_index: dict[tuple[str, str], str] = {}  # (tenant, lower-case UPN) -> id
         self._password_profiles: dict[tuple[str, str], dict[str, Any]] = {}
         self._domains: dict[str, list[str]] = {}  # tenant -> extra domains
+        self._federated: dict[str, set[str]] = {}  # tenant -> federated domains (lower case)
+        self._granted: dict[str, frozenset[str]] = {}  # tenant -> permissions (default: consented)
+        self._proxy_addresses: dict[str, set[str]] = {}  # tenant -> seeded addresses (lower case)
+        self._created_at: dict[tuple[str, str], float] = {}  # (tenant, user id) -> clock()
+        self._buckets: dict[str, _Bucket] = {}
+        self.clock = clock
+        self.replication_lag_seconds = 0.0
+        self.write_limits = ((APP_TENANT_WRITES, APP_TENANT_WINDOW_SECONDS), (TENANT_WRITES, TENANT_WINDOW_SECONDS))
+        self.throttled_count = 0
         self.throttle_rate = throttle_rate
         self.unavailable_rate = unavailable_rate
         self.apply_then_fail_rate = apply_then_fail_rate
@@ -109,6 +192,7 @@ class GraphStandIn:
         latency_ms: int | None = None,
         retry_after_seconds: int | None = None,
         seed: int | None = None,
+        replication_lag_seconds: float | None = None,
     ) -> None:
         """Change fault injection; ``None`` leaves a setting alone (``seed`` re-seeds)."""
         for name, rate in (
@@ -122,6 +206,8 @@ class GraphStandIn:
             raise ValueError("latency_ms must not be negative")
         if retry_after_seconds is not None and retry_after_seconds < 0:
             raise ValueError("retry_after_seconds must not be negative")
+        if replication_lag_seconds is not None and replication_lag_seconds < 0:
+            raise ValueError("replication_lag_seconds must not be negative")
         with self._lock:
             if throttle_rate is not None:
                 self.throttle_rate = throttle_rate
@@ -133,13 +219,43 @@ class GraphStandIn:
                 self.latency_ms = latency_ms
             if retry_after_seconds is not None:
                 self.retry_after_seconds = retry_after_seconds
+            if replication_lag_seconds is not None:
+                self.replication_lag_seconds = replication_lag_seconds
             self._rng = random.Random(seed)
 
-    def add_domain(self, tenant: str, domain: str) -> None:
+    def add_domain(self, tenant: str, domain: str, *, federated: bool = False) -> None:
+        """A verified domain of ``tenant``: managed, or federated with another identity provider."""
         with self._lock:
             domains = self._domains.setdefault(tenant, [])
-            if domain.lower() not in (d.lower() for d in domains):
+            if domain.lower() not in (d.lower() for d in self._domains_locked(tenant)):
                 domains.append(domain)
+            federation = self._federated.setdefault(tenant, set())
+            if federated:
+                federation.add(domain.lower())
+            else:
+                federation.discard(domain.lower())
+
+    def grant(self, tenant: str, permissions: Iterable[str] | None) -> None:
+        """The application permissions consented in ``tenant`` (``None``: the default consent)."""
+        with self._lock:
+            if permissions is None:
+                self._granted.pop(tenant, None)
+            else:
+                self._granted[tenant] = frozenset(permissions)
+
+    def seed_proxy_address(self, tenant: str, address: str) -> None:
+        """An address another object uses (an alias or an old address), not a user name."""
+        with self._lock:
+            self._proxy_addresses.setdefault(tenant, set()).add(address.strip().lower().removeprefix("smtp:"))
+
+    def configure_throttling(self, writes: int, window_seconds: float, *, tenant_writes: int | None = None) -> None:
+        """The write bucket per app and tenant (and, optionally, per tenant); buckets restart full."""
+        if writes < 1 or window_seconds <= 0:
+            raise ValueError("writes and window_seconds must be positive")
+        with self._lock:
+            tenant_limit = (tenant_writes, TENANT_WINDOW_SECONDS) if tenant_writes else self.write_limits[1]
+            self.write_limits = ((writes, window_seconds), tenant_limit)
+            self._buckets.clear()
 
     def domains(self, tenant: str) -> list[str]:
         with self._lock:
@@ -166,8 +282,17 @@ class GraphStandIn:
         """Forget users, domains, counters and faults."""
         with self._lock:
             self._users.clear()
+            self._upn_index.clear()
             self._password_profiles.clear()
             self._domains.clear()
+            self._federated.clear()
+            self._granted.clear()
+            self._proxy_addresses.clear()
+            self._created_at.clear()
+            self._buckets.clear()
+            self.replication_lag_seconds = 0.0
+            self.write_limits = ((APP_TENANT_WRITES, APP_TENANT_WINDOW_SECONDS), (TENANT_WRITES, TENANT_WINDOW_SECONDS))
+            self.throttled_count = 0
             self.throttle_rate = 0.0
             self.unavailable_rate = 0.0
             self.apply_then_fail_rate = 0.0
@@ -198,6 +323,7 @@ class GraphStandIn:
                     "requests": self.request_count,
                     "batches": self.batch_count,
                     "subRequests": self.sub_request_count,
+                    "throttled": self.throttled_count,
                 }
             return Response.json(stats)
         if path == "/faults":
@@ -248,6 +374,7 @@ class GraphStandIn:
                     latency_ms=_opt_int(data, "latencyMs"),
                     retry_after_seconds=_opt_int(data, "retryAfterSeconds"),
                     seed=_opt_int(data, "seed"),
+                    replication_lag_seconds=_opt_float(data, "replicationLagSeconds"),
                 )
             except (ValueError, TypeError) as exc:
                 return self._respond(_error(400, "BadRequest", str(exc)))
@@ -260,6 +387,7 @@ class GraphStandIn:
                 "applyThenFailRate": self.apply_then_fail_rate,
                 "latencyMs": self.latency_ms,
                 "retryAfterSeconds": self.retry_after_seconds,
+                "replicationLagSeconds": self.replication_lag_seconds,
             }
         return Response.json(current)
 
@@ -306,12 +434,15 @@ class GraphStandIn:
         """``path`` is below ``/v1.0`` (e.g. ``/users/x@y``), possibly with a query."""
         route = urlsplit(path).path.rstrip("/") or "/"
         method = method.upper()
+        refused = self._authorize(tenant, method, route) or self._take_write(tenant, method, route)
+        if refused is not None:
+            return refused
         if route == "/users":
             if method == "POST":
                 return self._create_user(tenant, body)
             if method == "GET":
                 with self._lock:
-                    value = [dict(u) for u in self._users.get(tenant, {}).values()]
+                    value = [dict(u) for u in self._users.get(tenant, {}).values() if self._replicated_locked(tenant, u)]
                 return _Result(200, {"value": value})
         elif route.startswith("/users/") and route.count("/") == 2:
             key = unquote(route[len("/users/") :])
@@ -322,7 +453,17 @@ class GraphStandIn:
         elif route == "/domains" and method == "GET":
             with self._lock:
                 domains = self._domains_locked(tenant)
-            value = [{"id": d, "isDefault": i == 0, "isVerified": True, "authenticationType": "Managed"} for i, d in enumerate(domains)]
+                federated = set(self._federated.get(tenant, set()))
+            value = [
+                {
+                    "id": d,
+                    "isDefault": i == 0,
+                    "isInitial": i == 0,
+                    "isVerified": True,
+                    "authenticationType": "Federated" if d.lower() in federated else "Managed",
+                }
+                for i, d in enumerate(domains)
+            ]
             return _Result(200, {"value": value})
         else:
             return _error(400, "BadRequest", f"Resource not found for the segment '{route}'.")
@@ -331,20 +472,62 @@ class GraphStandIn:
     def _domains_locked(self, tenant: str) -> list[str]:
         return [default_domain_for(tenant), *self._domains.get(tenant, [])]
 
+    def _authorize(self, tenant: str, method: str, route: str) -> _Result | None:
+        """403 Authorization_RequestDenied unless the tenant consented to what the call needs."""
+        with self._lock:
+            granted = self._granted.get(tenant, CONSENTED_PERMISSIONS)
+        if route == "/domains":
+            needed = _READ_DOMAINS
+        elif route == "/users" or route.startswith("/users/"):
+            needed = _READ_USERS if method == "GET" else _WRITE_USERS
+        else:
+            return None
+        return None if granted & needed else _denied()
+
+    def _take_write(self, tenant: str, method: str, route: str) -> _Result | None:
+        """Writes spend one token of the app+tenant bucket and of the tenant bucket."""
+        if method == "GET" or not (route == "/users" or route.startswith("/users/")):
+            return None
+        with self._lock:
+            now = self.clock()
+            buckets = []
+            for scope, (limit, window) in zip(("app", "tenant"), self.write_limits, strict=True):
+                key = f"{scope}:{tenant}"
+                bucket = self._buckets.get(key)
+                if bucket is None:
+                    bucket = self._buckets[key] = _Bucket(float(limit), float(window), float(limit), now)
+                buckets.append(bucket)
+            wait = max(bucket.wait_for(now) for bucket in buckets)
+            if wait > 0:
+                self.throttled_count += 1
+            else:
+                for bucket in buckets:
+                    bucket.tokens -= 1.0
+        if wait > 0:
+            return _error(
+                429,
+                "TooManyRequests",
+                "Too many requests; the write quota of this application in this tenant is used up.",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        return None
+
+    def _replicated_locked(self, tenant: str, user: dict[str, Any]) -> bool:
+        """Whether a read replica already has ``user`` (replication lag mode)."""
+        created = self._created_at.get((tenant, str(user["id"])))
+        return created is None or self.clock() - created >= self.replication_lag_seconds
+
     def _find_locked(self, tenant: str, key: str) -> dict[str, Any] | None:
         users = self._users.get(tenant, {})
         if key in users:
             return users[key]
-        wanted = key.lower()
-        for user in users.values():
-            if str(user["userPrincipalName"]).lower() == wanted:
-                return user
-        return None
+        user_id = self._upn_index.get((tenant, key.lower()))
+        return users.get(user_id) if user_id else None
 
     def _get_user(self, tenant: str, key: str) -> _Result:
         with self._lock:
             user = self._find_locked(tenant, key)
-            found = dict(user) if user is not None else None
+            found = dict(user) if user is not None and self._replicated_locked(tenant, user) else None
         if found is None:
             return _error(
                 404,
@@ -358,6 +541,8 @@ class GraphStandIn:
             user = self._find_locked(tenant, key)
             if user is not None:
                 del self._users[tenant][user["id"]]
+                self._upn_index.pop((tenant, str(user["userPrincipalName"]).lower()), None)
+                self._created_at.pop((tenant, user["id"]), None)
         if user is None:
             return _error(
                 404,
@@ -414,8 +599,12 @@ class GraphStandIn:
                     "The domain portion of the userPrincipalName property is invalid. You must "
                     "use one of the verified domain names in your organization.",
                 )
+            if domain.lower() in self._federated.get(tenant, set()) and not body.get("onPremisesImmutableId"):
+                return _error(400, "Request_BadRequest", FEDERATED_DOMAIN_MESSAGE)
             if self._find_locked(tenant, upn) is not None:
-                return _error(400, "Request_BadRequest", UPN_CONFLICT_MESSAGE)
+                return _conflict("userPrincipalName", UPN_CONFLICT_MESSAGE)
+            if upn.lower() in self._proxy_addresses.get(tenant, set()):
+                return _conflict("proxyAddresses", PROXY_CONFLICT_MESSAGE)
             user: dict[str, Any] = {
                 "id": str(uuid.uuid4()),
                 "userPrincipalName": upn,
@@ -429,6 +618,8 @@ class GraphStandIn:
             if isinstance(body.get("onPremisesExtensionAttributes"), dict):
                 user["onPremisesExtensionAttributes"] = dict(body["onPremisesExtensionAttributes"])
             self._users.setdefault(tenant, {})[user["id"]] = user
+            self._upn_index[(tenant, upn.lower())] = user["id"]
+            self._created_at[(tenant, user["id"])] = self.clock()
             # Graph never returns a password; tests check what it received through this.
             self._password_profiles[(tenant, user["id"])] = dict(profile) if isinstance(profile, dict) else {}
             created = dict(user)

@@ -10,10 +10,14 @@ It is mounted under ``/consumers`` on an HTTPS server, so the authority MSAL is 
 The keys are served at ``/consumers/discovery/v2.0/keys``. As with the real service, the
 issuer is ``<base>/<tenant id>/v2.0`` (MSAL does not compare it with an ``authority=``).
 
-Anyone can sign in as any e-mail address; the object id is a stable function of the address
-so the same address always yields the same ``oid``. ``error@example.com`` is refused with
-``access_denied``; ``issue_tenant_override`` makes it issue tokens of another tenant (as a
-work or school account would be).
+Anyone can sign in as any e-mail address or phone number (``+14255550100``); the object id
+is a stable function of that sign-in name, so the same name always yields the same ``oid``.
+``error@example.com`` is refused with ``access_denied``; ``issue_tenant_override`` makes it
+issue tokens of another tenant (as a work or school account would be).
+
+As the real service does, the id token carries ``email`` only when the ``email`` scope was
+requested and the account has an address (``omit_email`` makes every account one without);
+``preferred_username`` is the sign-in name, which may be a phone number.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import secrets
 import threading
 import time
@@ -44,6 +49,7 @@ CODE_TTL_SECONDS = 300
 PENDING_TTL_SECONDS = 600
 TOKEN_TTL_SECONDS = 3600
 SCOPE = "openid profile offline_access"
+_PHONE = re.compile(r"^\+?[0-9]{7,15}$")
 
 AUTHORIZE_PATH = "/oauth2/v2.0/authorize"
 TOKEN_PATH = "/oauth2/v2.0/token"  # noqa: S105 - a path, not a secret
@@ -100,6 +106,7 @@ class MsaStandIn:
         self.client_secret = client_secret
         self.tenant_id = tenant_id
         self.issue_tenant_override: str | None = None  # test hook: tokens of another tenant
+        self.omit_email = False  # accounts without an e-mail address (signed up with a phone)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = _b64url(hashlib.sha256(str(self._key.public_key().public_numbers().n).encode()).digest()[:15])
         self._lock = threading.Lock()
@@ -240,7 +247,7 @@ class MsaStandIn:
         return self._signed_in(auth, email)
 
     def _signed_in(self, auth: _AuthRequest, email: str) -> Response:
-        if email.lower() == ERROR_EMAIL or "@" not in email or len(email) > 256:
+        if email.lower() == ERROR_EMAIL or ("@" not in email and not _PHONE.match(email)) or len(email) > 256:
             return self._respond(
                 auth.redirect_uri,
                 auth.response_mode,
@@ -362,10 +369,11 @@ class MsaStandIn:
             "nonce": auth.nonce,
             "name": local.replace(".", " ").title() or email,
             "preferred_username": email,
-            "email": email,
             "oid": stable_oid(email),
             "tid": tenant_id,
         }
+        if "email" in auth.scope.split() and "@" in email and not self.omit_email:
+            claims["email"] = email
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid, "typ": "JWT"})
 
 

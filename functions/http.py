@@ -314,7 +314,7 @@ def _run(operation: Operation, handler: Handler, req: func.HttpRequest, cid: str
         response = problem_response(error, instance=instance, cid=cid)
     except Exception as exc:
         from shared.adapters.cosmos_store import StoreConfigurationError
-        from shared.ports import ConflictError, PreconditionFailedError, StoreUnavailableError
+        from shared.ports import ConflictError, DocumentTooLargeError, PreconditionFailedError, StoreUnavailableError
         from shared.settings import SettingsError
 
         if isinstance(exc, StoreConfigurationError | SettingsError):
@@ -322,6 +322,13 @@ def _run(operation: Operation, handler: Handler, req: func.HttpRequest, cid: str
             log.error("%s: the service is misconfigured: %s", operation.name, exc)
             response = problem_response(
                 ServiceUnavailable("The service is not configured correctly; its operator has been told what to fix."),
+                instance=instance,
+                cid=cid,
+            )
+        elif isinstance(exc, DocumentTooLargeError):
+            log.warning("%s: %s", operation.name, exc)
+            response = problem_response(
+                PayloadTooLarge("The data would exceed the data store's 2 MB item limit; send it in smaller parts."),
                 instance=instance,
                 cid=cid,
             )

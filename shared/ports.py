@@ -50,6 +50,15 @@ class QueueUnavailableError(StoreUnavailableError):
     dependency = "message queue"
 
 
+MAX_ITEM_BYTES = 2 * 1024 * 1024  # Cosmos DB's item limit (learn.microsoft.com/azure/cosmos-db/concepts-limits)
+
+
+class DocumentTooLargeError(StoreError):
+    """The document is over the 2 MB item limit (Cosmos DB answers 413 RequestEntityTooLarge)."""
+
+    status = 413
+
+
 def field_parts(path: str) -> list[str]:
     """The names of a dotted field path (``delivery.state``), checked so that every adapter can
     put them in its query language: letters, digits and underscores only."""
@@ -248,16 +257,41 @@ class DirectoryUser:
 @dataclass(frozen=True)
 class DirectoryResult:
     """Outcome of one create: ``created`` (also when the UPN was taken by the object this
-    create made, known by its marker), ``exists`` (taken by another object), or ``failed``."""
+    create made, known by its marker), ``exists`` (taken by another object), ``taken`` (the
+    name is another object's address, so no user can have it: choose another name), or
+    ``failed``."""
 
     ref: str
-    status: Literal["created", "exists", "failed"]
+    status: Literal["created", "exists", "taken", "failed"]
     user: DirectoryUser | None = None
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class DirectoryDomain:
+    """A domain of the tenant (``GET /domains``)."""
+
+    name: str
+    is_default: bool
+    is_verified: bool
+    authentication_type: str  # "Managed" or "Federated"
+
+
 class DirectoryError(Exception):
     """The directory could not be reached or refused the whole request (not one user)."""
+
+
+class DirectoryPermissionError(DirectoryError):
+    """The app lacks a permission in the partner's tenant (admin consent missing)."""
+
+    def __init__(self, tenant_id: str, permission: str) -> None:
+        super().__init__(
+            f"Microsoft Graph denied the suite's application in tenant {tenant_id} "
+            f"(Authorization_RequestDenied): the {permission} application permission is not "
+            "granted; a Global Administrator of that tenant must grant admin consent to the app"
+        )
+        self.tenant_id = tenant_id
+        self.permission = permission
 
 
 class Directory(Protocol):
@@ -277,8 +311,8 @@ class Directory(Protocol):
         """Delete; False when it was already gone."""
         ...
 
-    def default_domain(self, tenant_id: str) -> str:
-        """The tenant's default verified domain (``GET /domains``, ``isDefault``)."""
+    def list_domains(self, tenant_id: str) -> list[DirectoryDomain]:
+        """The tenant's domains (``GET /domains``)."""
         ...
 
     def close(self) -> None: ...

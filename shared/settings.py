@@ -158,7 +158,13 @@ class Settings(BaseSettings):
     graph_static_token: str | None = Field(default=None, repr=False, description="Bearer token for the local host's Graph stand-in.")
     graph_max_concurrency: int = Field(default=4, ge=1, le=32, description="Graph $batch requests in flight per import.")
     graph_timeout_seconds: float = Field(default=30.0, gt=0, le=300, description="Timeout of one Graph request.")
-    graph_max_retries: int = Field(default=6, ge=0, le=20, description="Retries of a throttled or failed Graph sub-request.")
+    graph_max_retries: int = Field(default=6, ge=0, le=20, description="Retries of a failed (5xx, timeout) Graph sub-request.")
+    graph_throttle_budget_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        le=3600,
+        description="How long one Graph sub-request may wait out throttling (429, Retry-After) before it fails.",
+    )
 
     # --- MSA sign-in settings ---
     msa_authority: str = Field(default="https://login.microsoftonline.com/consumers", description="MSAL authority for personal accounts.")
@@ -172,7 +178,12 @@ class Settings(BaseSettings):
     msa_flow_ttl_seconds: int = Field(default=600, ge=60, le=3600, description="How long a started sign-in stays valid.")
 
     # --- add_users settings ---
-    import_max_rows: int = Field(default=5000, ge=1, le=100000, description="Rows accepted in one add-users request.")
+    import_max_rows: int = Field(
+        default=5000,
+        ge=1,
+        le=50000,
+        description="Rows accepted in one add-users request (at most 50,000: the log document stays under 2 MB).",
+    )
     import_max_body_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000, description="Largest add-users body.")
     import_inline_rows: int = Field(default=100, ge=1, le=5000, description="Imports with more rows continue in the background (queue).")
     import_log_ttl_hours: int = Field(default=24, ge=1, le=168, description="The log file's passwords are erased after this.")

@@ -66,7 +66,11 @@ def get_partner(call: Call) -> func.HttpResponse:
     request_types=("application/json", "text/csv"),
     response="shared.services.users:IMPORT_SCHEMA",
     status=201,
-    responses={202: "Accepted: a large import continues in the background", 409: "Idempotency-Key reused for another request"},
+    responses={
+        202: "Accepted: a large import continues in the background",
+        403: "The caller lacks the needed role, or the partner's directory has not consented to the suite (directory-consent-missing)",
+        409: "Idempotency-Key reused for another request, or the tenant has no verified managed domain (no-managed-domain)",
+    },
     headers={"Idempotency-Key": "Retrying with the same key returns the same import and creates nothing twice"},
 )
 def add_users(call: Call) -> func.HttpResponse:

@@ -18,6 +18,7 @@ from typing import Any
 from shared.ports import (
     ConflictError,
     Document,
+    DocumentTooLargeError,
     NotFoundError,
     OneOf,
     PatchOp,
@@ -129,6 +130,8 @@ class CosmosDocumentStore:
         except exceptions.CosmosAccessConditionFailedError as exc:
             raise PreconditionFailedError(str(exc.message)) from None
         except exceptions.CosmosHttpResponseError as exc:
+            if exc.status_code == 413:
+                raise DocumentTooLargeError("Cosmos DB refused a document over its 2 MB item limit (413 RequestEntityTooLarge)") from None
             # 408/429/449/5xx are transient; 401/403 (keys, RBAC) and anything else mean the
             # store cannot serve this request now: the caller sees 503, the log says why.
             raise StoreUnavailableError(f"Cosmos DB answered {exc.status_code}") from None

@@ -3,17 +3,24 @@
 Creates and reads go out as ``$batch`` requests of at most 20 sub-requests, up to
 ``max_concurrency`` batches in flight. Each sub-request is retried on its own:
 
-* 429 -> wait ``Retry-After`` (or the default backoff) and resend just that sub-request;
+* 429 -> wait ``Retry-After`` (or the default backoff) and resend just that sub-request,
+  for as long as the item's time budget for throttling lasts (``throttle_budget``; Graph's
+  write quota refills over 150 s, so a long import is slowed down, not failed);
 * 500/502/503/504, a timeout or a transport error -> exponential backoff with full
   jitter (base 0.5 s, cap 30 s) and resend;
-* after ``max_retries`` retries the item fails with the last reason.
+* after ``max_retries`` such retries the item fails with the last reason.
 
-A create answered "Another object with the same value for property userPrincipalName
-already exists" is reconciled with a read: the object is this create's own (``created``)
-only if it carries the create's marker (Exchange custom attribute 15), otherwise
-``exists``; without a marker, when an earlier attempt may have been applied (5xx / timeout
-/ transport error). A whole ``$batch`` answered 429/5xx is retried with the same rules; 401/403
-raise ``DirectoryError``. Passwords and tokens are never logged.
+Conflicts are recognised by Graph's error details (``ObjectConflict`` and its ``target``),
+never by the English message. A ``userPrincipalName`` conflict is reconciled with a read,
+retried with backoff while replication lags (the read can 404 just after a create): the
+object is this create's own (``created``) only if it carries the create's marker (Exchange
+custom attribute 15), otherwise ``exists``; without a marker, when an earlier attempt may
+have been applied (5xx / timeout / transport error). A ``proxyAddresses`` conflict (the name
+is another object's address, invisible to reads) is ``taken``. A whole ``$batch`` answered
+429/5xx is retried with the same rules; 401/403 raise ``DirectoryError``, and
+``Authorization_RequestDenied`` (on the request or on any item) raises
+``DirectoryPermissionError`` naming the permission to consent. Passwords and tokens are
+never logged.
 """
 
 from __future__ import annotations
@@ -30,7 +37,14 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.ports import DirectoryError, DirectoryResult, DirectoryUser, NewDirectoryUser
+from shared.ports import (
+    DirectoryDomain,
+    DirectoryError,
+    DirectoryPermissionError,
+    DirectoryResult,
+    DirectoryUser,
+    NewDirectoryUser,
+)
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -42,9 +56,11 @@ TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default"  # noqa: S105 - a s
 MAX_BATCH_SIZE = 20
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
-UPN_CONFLICT_FRAGMENT = "Another object with the same value for property userPrincipalName"
 MARKER_ATTRIBUTE = "extensionAttribute15"  # of onPremisesExtensionAttributes (cloud-only users)
 _SELECT_USER = "?$select=id,userPrincipalName,displayName,onPremisesExtensionAttributes"
+THROTTLE_BUDGET_SECONDS = 900.0  # six windows of Graph's write quota
+READ_AFTER_CONFLICT_ATTEMPTS = 6  # reads of a conflicting user while replication lags (~31 s)
+DENIED_CODE = "Authorization_RequestDenied"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _MAYBE_APPLIED_STATUSES = frozenset({500, 502, 503, 504})
 # errors on our side of the wire: retrying cannot help
@@ -125,6 +141,9 @@ class _Op:
     error: str | None = None  # set when the retries were exhausted
     last_problem: str = ""
     retry_after: float | None = field(default=None, repr=False)
+    throttled_for: float = 0.0  # seconds waited on 429 answers
+    throttles: int = 0  # 429 answers so far
+    permission: str = "User.ReadWrite.All"  # what Graph needs for this request
 
 
 def _chunks(items: Sequence[_Op], size: int) -> Iterator[list[_Op]]:
@@ -143,6 +162,22 @@ def _graph_message(body: Any) -> str:
             if message or code:
                 return str(message or code)
     return ""
+
+
+def _error_code(body: Any) -> str:
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
+
+
+def conflict_targets(body: Any) -> set[str]:
+    """The properties of an ``ObjectConflict`` answer (``userPrincipalName``, ``proxyAddresses``)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    targets: set[str] = set()
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and detail.get("code") == "ObjectConflict" and detail.get("target"):
+            targets.add(str(detail["target"]).lower())
+    return targets
 
 
 def _describe(status: int, body: Any) -> str:
@@ -202,6 +237,7 @@ class GraphDirectory:
         max_concurrency: int = 4,
         timeout: float = 30.0,
         max_retries: int = 6,
+        throttle_budget: float = THROTTLE_BUDGET_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -213,6 +249,7 @@ class GraphDirectory:
         self._token_provider = token_provider
         self._max_concurrency = max_concurrency
         self._max_retries = max_retries
+        self._throttle_budget = throttle_budget
         self._sleep = sleep
         self._rng = random.Random()
         self._client = httpx.Client(
@@ -229,32 +266,45 @@ class GraphDirectory:
         self._execute(tenant_id, ops)
 
         conflicts = [
-            i
-            for i, op in enumerate(ops)
-            if op.error is None and op.status == 400 and UPN_CONFLICT_FRAGMENT.lower() in _graph_message(op.response).lower()
+            i for i, op in enumerate(ops) if op.error is None and op.status == 400 and "userprincipalname" in conflict_targets(op.response)
         ]
-        reads = [_Op("GET", _user_url(users[i].user_principal_name) + _SELECT_USER) for i in conflicts]
-        self._execute(tenant_id, reads)
-        read_by_index = dict(zip(conflicts, reads, strict=True))
+        read_by_index = self._read_conflicting(tenant_id, {i: users[i].user_principal_name for i in conflicts})
 
         results: list[DirectoryResult] = []
         for i, (user, op) in enumerate(zip(users, ops, strict=True)):
             results.append(self._create_result(user, op, read_by_index.get(i)))
-        created = sum(1 for r in results if r.status == "created")
-        failed = sum(1 for r in results if r.status == "failed")
+        counts = {status: sum(1 for r in results if r.status == status) for status in ("created", "exists", "taken", "failed")}
         log.info(
-            "graph create_users tenant=%s total=%d created=%d exists=%d failed=%d",
+            "graph create_users tenant=%s total=%d created=%d exists=%d taken=%d failed=%d",
             tenant_id,
             len(results),
-            created,
-            len(results) - created - failed,
-            failed,
+            counts["created"],
+            counts["exists"],
+            counts["taken"],
+            counts["failed"],
         )
         return results
 
+    def _read_conflicting(self, tenant_id: str, upns: dict[int, str]) -> dict[int, _Op]:
+        """Read the users whose name conflicted; a 404 (replication lag) is read again later."""
+        reads: dict[int, _Op] = {}
+        waiting = dict(upns)
+        for attempt in range(READ_AFTER_CONFLICT_ATTEMPTS + 1):
+            if not waiting:
+                break
+            if attempt:
+                delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+                log.info("graph tenant=%s %d conflicting user(s) not readable yet; reading again in %.1fs", tenant_id, len(waiting), delay)
+                self._sleep(delay)
+            batch = {i: _Op("GET", _user_url(upn) + _SELECT_USER, permission="User.Read.All") for i, upn in waiting.items()}
+            self._execute(tenant_id, list(batch.values()))
+            reads.update(batch)
+            waiting = {i: waiting[i] for i, op in batch.items() if op.error is None and op.status == 404}
+        return reads
+
     def find_users(self, tenant_id: str, upns: Sequence[str]) -> dict[str, DirectoryUser]:
         unique = list(dict.fromkeys(upn.lower() for upn in upns))
-        ops = [_Op("GET", _user_url(upn)) for upn in unique]
+        ops = [_Op("GET", _user_url(upn), permission="User.Read.All") for upn in unique]
         self._execute(tenant_id, ops)
         found: dict[str, DirectoryUser] = {}
         for upn, op in zip(unique, ops, strict=True):
@@ -269,7 +319,7 @@ class GraphDirectory:
         return found
 
     def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None:
-        status, body = self._single(tenant_id, "GET", _user_url(id_or_upn))
+        status, body = self._single(tenant_id, "GET", _user_url(id_or_upn), permission="User.Read.All")
         if status == 404:
             return None
         user = _to_user(body) if status == 200 else None
@@ -285,15 +335,20 @@ class GraphDirectory:
             return False
         raise DirectoryError(f"could not delete user {user_id}: {_describe(status, body)}")
 
-    def default_domain(self, tenant_id: str) -> str:
-        status, body = self._single(tenant_id, "GET", "/domains")
+    def list_domains(self, tenant_id: str) -> list[DirectoryDomain]:
+        status, body = self._single(tenant_id, "GET", "/domains", permission="Domain.Read.All")
         if status != 200 or not isinstance(body, dict):
             raise DirectoryError(f"could not list domains: {_describe(status, body)}")
-        domains = [d for d in body.get("value") or [] if isinstance(d, dict)]
-        for domain in domains:
-            if domain.get("isDefault"):
-                return str(domain["id"])
-        raise DirectoryError(f"tenant {tenant_id} has no default domain")
+        return [
+            DirectoryDomain(
+                name=str(d["id"]),
+                is_default=bool(d.get("isDefault")),
+                is_verified=bool(d.get("isVerified")),
+                authentication_type=str(d.get("authenticationType") or ""),
+            )
+            for d in body.get("value") or []
+            if isinstance(d, dict) and d.get("id")
+        ]
 
     def close(self) -> None:
         self._client.close()
@@ -347,6 +402,8 @@ class GraphDirectory:
             own = existing.marker == user.marker if user.marker is not None else op.maybe_applied
             return DirectoryResult(user.ref, "created" if own else "exists", user=existing)
         message = _graph_message(op.response) or f"HTTP {op.status}"
+        if op.status == 400 and "proxyaddresses" in conflict_targets(op.response):
+            return DirectoryResult(user.ref, "taken", error=message)
         return DirectoryResult(user.ref, "failed", error=message)
 
     def _headers(self, tenant_id: str) -> dict[str, str]:
@@ -366,8 +423,10 @@ class GraphDirectory:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(0, attempt - 1)))
         return self._rng.uniform(0.0, ceiling)
 
-    def _refused(self, tenant_id: str, response: httpx.Response) -> DirectoryError:
+    def _refused(self, tenant_id: str, response: httpx.Response, permission: str) -> DirectoryError:
         body = self._json(response)
+        if response.status_code == 403 and _error_code(body) == DENIED_CODE:
+            return DirectoryPermissionError(tenant_id, permission)
         return DirectoryError(
             f"Microsoft Graph refused the request for tenant {tenant_id}: "
             f"{_describe(response.status_code, body)}; check the app's credentials, "
@@ -435,11 +494,14 @@ class GraphDirectory:
 
             status = response.status_code
             if status in (401, 403):
-                raise self._refused(tenant_id, response)
+                raise self._refused(tenant_id, response, pending[0].permission)
             body = self._json(response)
             if status in _RETRY_STATUSES:
-                batch_failures += 1
                 after = _retry_after(response.headers) if status == 429 else None
+                if status == 429:
+                    pending = self._throttled(tenant_id, pending, f"$batch {_describe(status, body)}", after)
+                    continue
+                batch_failures += 1
                 pending = self._batch_failed(
                     tenant_id,
                     pending,
@@ -472,11 +534,13 @@ class GraphDirectory:
                 except (TypeError, ValueError):
                     sub_status = 0
                 sub_body = sub_response.get("body")
+                if sub_status == 403 and _error_code(sub_body) == DENIED_CODE:
+                    raise DirectoryPermissionError(tenant_id, op.permission)
                 if sub_status in _RETRY_STATUSES:
                     if sub_status in _MAYBE_APPLIED_STATUSES:
                         op.maybe_applied = True
                     after = _retry_after(sub_response.get("headers")) if sub_status == 429 else None
-                    self._failed_attempt(op, _describe(sub_status, sub_body), after, retry)
+                    self._failed_attempt(op, _describe(sub_status, sub_body), after, retry, throttled=sub_status == 429)
                     continue
                 op.status = sub_status
                 op.response = sub_body
@@ -510,9 +574,28 @@ class GraphDirectory:
             self._sleep(delay)
         return pending
 
-    def _failed_attempt(self, op: _Op, problem: str, retry_after: float | None, retry: list[_Op]) -> None:
-        op.attempts += 1
+    def _throttled(self, tenant_id: str, pending: list[_Op], problem: str, retry_after: float | None) -> list[_Op]:
+        """A whole ``$batch`` answered 429: wait as told while every op's budget lasts."""
+        retry: list[_Op] = []
+        for op in pending:
+            self._failed_attempt(op, problem, retry_after, retry, throttled=True)
+        return self._wait(retry, tenant_id)
+
+    def _failed_attempt(self, op: _Op, problem: str, retry_after: float | None, retry: list[_Op], *, throttled: bool = False) -> None:
         op.last_problem = problem
+        if throttled:
+            # Throttling is Graph's quota refilling, not a fault: it is waited out within a
+            # time budget instead of a number of attempts.
+            op.throttles += 1
+            delay = retry_after if retry_after is not None else self._backoff(op.throttles)
+            if op.throttled_for + delay > self._throttle_budget:
+                op.error = f"gave up after waiting {op.throttled_for:.0f} s for Microsoft Graph's throttling: {problem}"
+                return
+            op.throttled_for += delay
+            op.retry_after = delay
+            retry.append(op)
+            return
+        op.attempts += 1
         if op.attempts > self._max_retries:
             op.error = f"gave up after {self._max_retries} retries: {problem}"
             return
@@ -533,9 +616,10 @@ class GraphDirectory:
                 self._sleep(delay)
         return retry
 
-    def _single(self, tenant_id: str, method: str, url: str) -> tuple[int, Any]:
+    def _single(self, tenant_id: str, method: str, url: str, *, permission: str = "User.ReadWrite.All") -> tuple[int, Any]:
         """One plain request with the same retry rules; returns the final status and body."""
         attempts = 0
+        throttled_for, throttles = 0.0, 0
         while True:
             try:
                 response = self._client.request(method, f"{self._base_url}{url}", headers=self._headers(tenant_id))
@@ -547,12 +631,21 @@ class GraphDirectory:
             else:
                 status = response.status_code
                 if status in (401, 403):
-                    raise self._refused(tenant_id, response)
+                    raise self._refused(tenant_id, response, permission)
                 body = self._json(response)
                 if status not in _RETRY_STATUSES:
                     return status, body
                 problem = _describe(status, body)
                 delay = _retry_after(response.headers) if status == 429 else None
+                if status == 429:
+                    throttles += 1
+                    wait = delay if delay is not None else self._backoff(throttles)
+                    if throttled_for + wait > self._throttle_budget:
+                        raise DirectoryError(f"{method} {url} gave up after waiting {throttled_for:.0f} s for throttling: {problem}")
+                    throttled_for += wait
+                    log.warning("graph tenant=%s %s throttled; retry in %.2fs", tenant_id, method, wait)
+                    self._sleep(wait)
+                    continue
             attempts += 1
             if attempts > self._max_retries:
                 raise DirectoryError(f"{method} {url} gave up after {self._max_retries} retries: {problem}")

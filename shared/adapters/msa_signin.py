@@ -191,6 +191,8 @@ class MsaSignIn:
         oid = str(claims.get("oid") or "")
         if not oid:
             raise BadRequest("The sign-in token has no account id. Start linking again.")
-        email = claims.get("email") or claims.get("preferred_username")
+        # ``email`` comes only with the email scope, and ``preferred_username`` may be a phone
+        # number: neither identifies the account (``oid`` does); an address is kept if known.
+        email = next((str(v) for v in (claims.get("email"), claims.get("preferred_username")) if v and "@" in str(v)), None)
         name = claims.get("name")
-        return Identity(oid=oid, email=str(email) if email else None, name=str(name) if name else None)
+        return Identity(oid=oid, email=email, name=str(name) if name else None)

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from shared.ports import (
+    MAX_ITEM_BYTES,
     ConflictError,
     Document,
+    DocumentTooLargeError,
     NotFoundError,
     OneOf,
     PatchOp,
@@ -94,6 +96,15 @@ class SqliteDocumentStore:
             raise ValueError("a document needs a non-empty string id")
         return {**doc, "pk": partition_key}
 
+    @staticmethod
+    def _encode(body: Document) -> str:
+        """The stored JSON; refused over Cosmos DB's 2 MB item limit, as Cosmos DB refuses it."""
+        text = json.dumps(body)
+        size = len(text.encode("utf-8"))
+        if size > MAX_ITEM_BYTES:
+            raise DocumentTooLargeError(f"{body.get('id')} is {size} bytes; a document holds at most {MAX_ITEM_BYTES}")
+        return text
+
     def _row(self, partition_key: str, doc_id: str) -> tuple[str, str] | None:
         row = self._db.execute("SELECT body, etag FROM documents WHERE pk = ? AND id = ?", (partition_key, doc_id)).fetchone()
         return None if row is None else (row[0], row[1])
@@ -120,7 +131,7 @@ class SqliteDocumentStore:
             try:
                 self._write(
                     "INSERT INTO documents (pk, id, type, etag, body) VALUES (?, ?, ?, ?, ?)",
-                    (partition_key, body["id"], body.get("type"), etag, json.dumps(body)),
+                    (partition_key, body["id"], body.get("type"), etag, self._encode(body)),
                 )
             except sqlite3.IntegrityError:
                 raise ConflictError(f"{body['id']} exists in {partition_key}") from None
@@ -134,7 +145,7 @@ class SqliteDocumentStore:
             self._write(
                 "INSERT INTO documents (pk, id, type, etag, body) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (pk, id) DO UPDATE SET type = excluded.type, etag = excluded.etag, body = excluded.body",
-                (partition_key, body["id"], body.get("type"), etag, json.dumps(body)),
+                (partition_key, body["id"], body.get("type"), etag, self._encode(body)),
             )
         return Stored(body, etag)
 
@@ -143,7 +154,7 @@ class SqliteDocumentStore:
         rows = []
         for doc in docs:
             body = self._prepare(partition_key, doc)
-            rows.append((partition_key, body["id"], body.get("type"), uuid.uuid4().hex, json.dumps(body)))
+            rows.append((partition_key, body["id"], body.get("type"), uuid.uuid4().hex, self._encode(body)))
         with self._lock:
             self.stats.writes += len(rows)
             self._db.execute("BEGIN")
@@ -156,13 +167,14 @@ class SqliteDocumentStore:
 
     def replace(self, partition_key: str, doc: Document, *, if_match: str | None = None) -> Stored:
         body = self._prepare(partition_key, doc)
+        text = self._encode(body)
         etag = uuid.uuid4().hex
         with self._lock:
             self.stats.writes += 1
             self._check(partition_key, body["id"], if_match)
             self._write(
                 "UPDATE documents SET type = ?, etag = ?, body = ? WHERE pk = ? AND id = ?",
-                (body.get("type"), etag, json.dumps(body), partition_key, body["id"]),
+                (body.get("type"), etag, text, partition_key, body["id"]),
             )
         return Stored(body, etag)
 
@@ -188,7 +200,7 @@ class SqliteDocumentStore:
             etag = uuid.uuid4().hex
             self._write(
                 "UPDATE documents SET type = ?, etag = ?, body = ? WHERE pk = ? AND id = ?",
-                (body.get("type"), etag, json.dumps(body), partition_key, doc_id),
+                (body.get("type"), etag, self._encode(body), partition_key, doc_id),
             )
         return Stored(body, etag)
 

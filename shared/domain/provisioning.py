@@ -11,10 +11,13 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from shared.ports import DirectoryDomain
 
 EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -182,6 +185,18 @@ def unique_upns(local_parts: Sequence[str], domain: str, taken: Callable[[Iterab
         if not short:
             return [chosen[i] for i in range(len(local_parts))]
     raise RuntimeError("could not find free user names")
+
+
+def choose_domain(domains: Sequence[DirectoryDomain], *, preferred: str | None = None) -> str | None:
+    """The domain new users are created in: a verified managed one (password users cannot be
+    created in a federated domain), the partner's primary domain when it is one, else the
+    tenant's default, else the first; ``None`` when the tenant has none."""
+    usable = [d for d in domains if d.is_verified and d.authentication_type.lower() == "managed"]
+    for wanted in (lambda d: preferred is not None and d.name.lower() == preferred.lower(), lambda d: d.is_default, lambda d: True):
+        for domain in usable:
+            if wanted(domain):
+                return domain.name
+    return None
 
 
 def mail_nickname_of(upn: str) -> str:

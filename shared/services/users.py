@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,12 +26,23 @@ from shared import telemetry
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
-from shared.errors import BadRequest, Conflict, Gone, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    ProblemError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from shared.logs import correlation_id
 from shared.ports import (
     ConflictError,
     Directory,
     DirectoryError,
+    DirectoryPermissionError,
     DocumentStore,
     InvalidMessage,
     MessageQueue,
@@ -45,7 +56,7 @@ from shared.ports import (
 from shared.queues import IMPORT_USERS
 
 log = logging.getLogger("competency.users")
-CHUNK = 200  # rows per directory round and per progress update
+CHUNK = 200  # rows per chunk document, directory round and progress update
 PLANNING_TIMEOUT = timedelta(seconds=60)  # a plan older than this without its import was abandoned
 # A name reserved by a plan that was never stored (its request died) is free again after
 # this; far beyond the longest request (an HTTP function answers within 230 s).
@@ -98,23 +109,40 @@ def creation_marker(import_id: str, row: int) -> str:
 
 
 class ImportDoc(StoredModel):
-    """An import (id ``import:{importId}``): the plan and per-row results, never a password."""
+    """An import (id ``import:{importId}``); its rows live in ``chunks`` ``ImportRowsDoc``s so
+    that no document nears Cosmos DB's 2 MB item limit, whatever the number of rows. Stored
+    after its chunks: its existence means the plan is complete."""
 
     doc_type = "import"
     import_id: str
     partner_id: str
-    state: Literal["running", "completed"]
+    state: Literal["running", "completed", "failed"]
     request_digest: str
     created_by: str
     created_at: datetime
     completed_at: datetime | None = None
     enqueued_at: datetime | None = None  # when its background message was last sent
     progress_at: datetime | None = None  # when a chunk was last saved
-    rows: list[dict[str, Any]]  # {row, status, userPrincipalName?, userId?, error?, displayName, givenName?, surname?, email?}
+    chunks: int
+    error: str | None = None  # why the import failed as a whole (state "failed")
 
     @staticmethod
     def doc_id(import_id: str) -> str:
         return f"import:{import_id}"
+
+
+class ImportRowsDoc(StoredModel):
+    """Rows ``CHUNK * chunk + 1 ...`` of an import's plan and results, never a password
+    (id ``importrows:{importId}:{chunk}``). At most ``CHUNK`` rows of bounded fields."""
+
+    doc_type = "importRows"
+    import_id: str
+    chunk: int
+    rows: list[dict[str, Any]]  # {row, status, userPrincipalName?, userId?, error?, displayName, givenName?, surname?, email?}
+
+    @staticmethod
+    def doc_id(import_id: str, chunk: int) -> str:
+        return f"importrows:{import_id}:{chunk:05d}"
 
 
 class ImportLogDoc(StoredModel):
@@ -145,12 +173,12 @@ def _counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def import_view(doc: ImportDoc, *, log_available: bool = True, accepted: bool = False) -> dict[str, Any]:
+def import_view(doc: ImportDoc, rows: Sequence[Mapping[str, Any]], *, log_available: bool = True, accepted: bool = False) -> dict[str, Any]:
     """The import in the API shape. ``accepted`` (the 202 answer of a large import): the
     counts carry the pending rows, not one result each. The log link only while the log
     file still holds the passwords."""
     results = []
-    for r in doc.rows:
+    for r in rows:
         if accepted and r["status"] == "pending":
             continue
         item = {"row": r["row"], "status": r["status"]}
@@ -164,10 +192,11 @@ def import_view(doc: ImportDoc, *, log_available: bool = True, accepted: bool = 
         "state": doc.state,
         "createdAt": iso(doc.created_at),
         "completedAt": iso(doc.completed_at) if doc.completed_at else None,
-        "counts": _counts(doc.rows),
+        "counts": _counts(rows),
         "results": results,
         "logState": "available" if log_available else "gone",
         **({"log": f"/api/partners/{doc.partner_id}/imports/{doc.import_id}/log"} if log_available else {}),
+        **({"error": doc.error} if doc.state == "failed" and doc.error else {}),
     }
 
 
@@ -294,6 +323,7 @@ class UserService:
                 )
         rows.sort(key=lambda r: r["row"])
         now = self._clock()
+        chunks = [[_bounded(r) for r in rows[start : start + CHUNK]] for start in range(0, len(rows), CHUNK)]
         doc = ImportDoc(
             id=ImportDoc.doc_id(import_id),
             import_id=import_id,
@@ -302,7 +332,7 @@ class UserService:
             request_digest=digest,
             created_by=actor,
             created_at=now,
-            rows=rows,
+            chunks=len(chunks),
         )
         log_doc = ImportLogDoc(
             id=ImportLogDoc.doc_id(import_id),
@@ -326,6 +356,9 @@ class UserService:
                 raise Conflict("This import is being prepared by another request; retry shortly.", headers={"Retry-After": "2"}) from None
             # A plan that never got stored (its request died): no user was created from it.
             self._store.upsert(pk, log_doc.to_doc())
+        for number, chunk_rows in enumerate(chunks):  # upsert: a dead planner may have left some
+            chunk_doc = ImportRowsDoc(id=ImportRowsDoc.doc_id(import_id, number), import_id=import_id, chunk=number, rows=chunk_rows)
+            self._store.upsert(pk, chunk_doc.to_doc())
         try:
             stored = self._store.create(pk, doc.to_doc())
         except ConflictError:  # the same key, concurrently: the other request owns the import
@@ -334,20 +367,28 @@ class UserService:
             return self._resume(partner, existing.body, digest)
         if self._in_background(rows):
             self._continue_in_background(pk, ImportDoc.from_doc(stored.body))
-            return import_view(ImportDoc.from_doc(stored.body), accepted=True), False
-        return import_view(self.run_import(partner, import_id)), True
+            return import_view(ImportDoc.from_doc(stored.body), rows, accepted=True), False
+        return self._finished_view(partner, import_id)
 
     def _reserve_names(
-        self, pk: str, import_id: str, directory: Directory, tenant: str, wanted: Sequence[tuple[int, str, str]]
+        self,
+        pk: str,
+        import_id: str,
+        directory: Directory,
+        tenant: str,
+        wanted: Sequence[tuple[int, str, str]],
+        *,
+        unusable: Iterable[str] = (),
     ) -> dict[int, str]:
         """A free user name for each (row, base local part, domain), reserved for this import.
 
-        Names are chosen against the directory and every other reservation, then each is
+        Names are chosen against the directory and every other reservation (and never among
+        ``unusable``: names Graph refused as other objects' addresses), then each is
         reserved with a create-if-absent; one a concurrent import reserved first is chosen
         again. Returns row → user name.
         """
         rows = {row for row, _, _ in wanted}
-        reserved: set[str] = set()
+        reserved: set[str] = {name.lower() for name in unusable}
         for stored in self._store.query(pk, types=[NameReservationDoc.doc_type]):
             if stored.body.get("importId") != import_id or stored.body.get("row") not in rows:
                 reserved.add(str(stored.body.get("upn") or "").lower())
@@ -407,13 +448,29 @@ class UserService:
         doc = ImportDoc.from_doc(dict(body))
         if doc.request_digest != digest:
             raise Conflict("This Idempotency-Key was used for a different request; use a new key for new rows.")
+        rows = self._rows(partner_pk(doc.partner_id), doc)
         if doc.state == "completed":
-            return import_view(doc, log_available=self._log_available(str(partner["partnerId"]), doc.import_id)), True
-        if self._in_background(doc.rows):
-            if self._stalled(doc):  # its message was never sent, or was lost: send it again
+            return import_view(doc, rows, log_available=self._log_available(str(partner["partnerId"]), doc.import_id)), True
+        if self._in_background(rows):
+            # Its message was never sent or was lost, or it failed as a whole and is retried
+            # now that the cause (consent) may be fixed: send it again.
+            if doc.state == "failed" or self._stalled(doc):
                 self._continue_in_background(partner_pk(doc.partner_id), doc)
-            return import_view(doc, accepted=True), False  # the background run continues it
-        return import_view(self.run_import(partner, doc.import_id)), True
+            return import_view(doc, rows, accepted=True), False  # the background run continues it
+        return self._finished_view(partner, doc.import_id)
+
+    def _finished_view(self, partner: Mapping[str, Any], import_id: str) -> tuple[dict[str, Any], bool]:
+        """Run an import inline; one that failed as a whole is a problem for the caller."""
+        doc = self.run_import(partner, import_id)
+        if doc.state == "failed":
+            raise _consent_problem(doc.error or "")
+        return import_view(doc, self._rows(partner_pk(doc.partner_id), doc)), True
+
+    def _rows(self, pk: str, doc: ImportDoc) -> list[dict[str, Any]]:
+        """Every row of an import, in order (one single-partition query)."""
+        stored = self._store.query(pk, types=[ImportRowsDoc.doc_type], where={"importId": doc.import_id}, order_by="chunk")
+        chunks = [ImportRowsDoc.from_doc(s.body) for s in stored]
+        return [r for c in chunks if c.chunk < doc.chunks for r in c.rows]
 
     def _in_background(self, rows: Sequence[Mapping[str, Any]]) -> bool:
         """Large imports continue through the queue; small ones finish in the request."""
@@ -461,33 +518,74 @@ class UserService:
         return known
 
     def _domain(self, partner: Mapping[str, Any], directory: Directory) -> str:
-        if partner.get("primaryDomain"):
-            return str(partner["primaryDomain"]).lower()
+        """A verified managed domain of the tenant: password users cannot be created in a
+        federated one (Graph asks for an on-premises immutable id)."""
         with _directory_call():
-            return directory.default_domain(str(partner["tenantId"])).lower()
+            domains = directory.list_domains(str(partner["tenantId"]))
+        chosen = rules.choose_domain(domains, preferred=partner.get("primaryDomain"))
+        if chosen is None:
+            raise Conflict(
+                "The partner's directory has no verified managed domain: users with a password can only be created in one "
+                "(federated domains need an on-premises identity). Verify a managed domain in Entra ID and retry.",
+                title="No managed domain for new users",
+                slug="no-managed-domain",
+            )
+        return chosen.lower()
 
     def run_import(self, partner: Mapping[str, Any], import_id: str) -> ImportDoc:
-        """Create the pending rows in chunks, saving progress after each; safe to re-run."""
+        """Create the pending rows chunk by chunk, saving progress after each; safe to re-run.
+
+        If Graph denies the app (admin consent missing), the import fails as a whole with
+        that reason and its rows stay pending, so a retry after consent resumes it."""
         pk = partner_pk(str(partner["partnerId"]))
-        directory = self._directory()
-        tenant = str(partner["tenantId"])
+        stored = self._store.read(pk, ImportDoc.doc_id(import_id))
+        if stored is None:
+            raise NotFound("No such import.")
+        doc = ImportDoc.from_doc(stored.body)
+        if doc.state == "completed":
+            return doc
+        try:
+            with _directory_call(keep=DirectoryPermissionError):
+                for number in range(doc.chunks):
+                    self._run_chunk(partner, import_id, number)
+        except DirectoryPermissionError as exc:
+            return self._finish(pk, import_id, "failed", error=str(exc))
+        return self._finish(pk, import_id, "completed")
+
+    def _finish(self, pk: str, import_id: str, state: Literal["completed", "failed"], *, error: str | None = None) -> ImportDoc:
         while True:
             stored = self._store.read(pk, ImportDoc.doc_id(import_id))
             if stored is None:
                 raise NotFound("No such import.")
             doc = ImportDoc.from_doc(stored.body)
-            pending = [r for r in doc.rows if r["status"] == "pending"][:CHUNK]
+            if doc.state == "completed":
+                return doc  # a concurrent run of the same plan finished it
+            doc.state, doc.error = state, error
+            doc.completed_at = self._clock() if state == "completed" else None
+            try:
+                self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+            except PreconditionFailedError:
+                continue
+            if state == "failed":
+                log.warning("import %s failed as a whole: %s", import_id, error)
+            else:
+                for status, rows in Counter(str(r["status"]) for r in self._rows(pk, doc)).items():
+                    telemetry.count("competency.import.rows", rows, status=status)
+            return doc
+
+    def _run_chunk(self, partner: Mapping[str, Any], import_id: str, number: int) -> None:
+        """Create the pending rows of one chunk document; re-read and go on after a race."""
+        pk = partner_pk(str(partner["partnerId"]))
+        directory = self._directory()
+        tenant = str(partner["tenantId"])
+        while True:
+            stored = self._store.read(pk, ImportRowsDoc.doc_id(import_id, number))
+            if stored is None:
+                return
+            chunk = ImportRowsDoc.from_doc(stored.body)
+            pending = [r for r in chunk.rows if r["status"] == "pending"]
             if not pending:
-                if doc.state != "completed":
-                    doc.state = "completed"
-                    doc.completed_at = self._clock()
-                    try:
-                        self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
-                    except PreconditionFailedError:
-                        continue  # a concurrent run of the same plan finished it; read its result
-                    for status, rows in Counter(str(r["status"]) for r in doc.rows).items():
-                        telemetry.count("competency.import.rows", rows, status=status)
-                return doc
+                return
             log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
             passwords = ImportLogDoc.from_doc(log_stored.body).passwords if log_stored else {}
             batch = [
@@ -503,8 +601,7 @@ class UserService:
                 )
                 for r in pending
             ]
-            with _directory_call():
-                results = directory.create_users(tenant, batch)
+            results = directory.create_users(tenant, batch)
             by_ref = {res.ref: res for res in results}
             now = self._clock()
             taken_meanwhile: list[dict[str, Any]] = []
@@ -534,6 +631,11 @@ class UserService:
                             import_id=import_id,
                         ).to_doc(),
                     )
+                elif res.status == "taken":
+                    # The name is another object's e-mail address (Graph's proxyAddresses
+                    # conflict, invisible to reads): never usable, choose another (below).
+                    r["unusable"] = [*r.get("unusable", []), r["userPrincipalName"].lower()]
+                    taken_meanwhile.append(r)
                 else:
                     # The directory's own text goes to the log only, under a reference.
                     reference = _reference()
@@ -542,14 +644,16 @@ class UserService:
                     r["error"] = f"the directory refused this user (correlation id {reference})"
             if taken_meanwhile:
                 self._rename(pk, import_id, directory, tenant, taken_meanwhile)
-            doc.progress_at = now
             try:
-                self._store.replace(pk, doc.to_doc(), if_match=stored.etag)
+                self._store.replace(pk, chunk.to_doc(), if_match=stored.etag)
             except PreconditionFailedError:
                 continue  # a concurrent run saved progress; re-read and go on
+            with contextlib.suppress(StoreError):  # only the sweep reads it: at worst a duplicate resume
+                self._store.patch(pk, ImportDoc.doc_id(import_id), [PatchOp("set", "/progressAt", iso(now))])
 
     def _rename(self, pk: str, import_id: str, directory: Directory, tenant: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows whose planned name another account took meanwhile get a new reserved name."""
+        """Rows whose planned name another account took meanwhile, or that is another
+        object's address (``unusable``), get a new reserved name."""
         again = [r for r in rows if r.get("renamed", 0) < MAX_RENAMES]
         for r in rows:
             if r not in again:
@@ -561,8 +665,9 @@ class UserService:
             (r["row"], r.get("baseName") or rules.mail_nickname_of(r["userPrincipalName"]), r["userPrincipalName"].rpartition("@")[2])
             for r in again
         ]
-        with _directory_call():
-            upns = self._reserve_names(pk, import_id, directory, tenant, wanted)
+        unusable = {name for r in again for name in r.get("unusable", [])}
+        with _directory_call(keep=DirectoryPermissionError):
+            upns = self._reserve_names(pk, import_id, directory, tenant, wanted, unusable=unusable)
         for r in again:
             r["userPrincipalName"] = upns[r["row"]]
             r["mailNickname"] = rules.mail_nickname_of(upns[r["row"]])
@@ -574,7 +679,8 @@ class UserService:
         stored = self._store.read(partner_pk(partner_id), ImportDoc.doc_id(import_id)) if _valid_id(import_id) else None
         if stored is None:
             raise NotFound("No such import for this partner.")
-        return import_view(ImportDoc.from_doc(stored.body), log_available=self._log_available(partner_id, import_id))
+        doc = ImportDoc.from_doc(stored.body)
+        return import_view(doc, self._rows(partner_pk(partner_id), doc), log_available=self._log_available(partner_id, import_id))
 
     def _log_available(self, partner_id: str, import_id: str) -> bool:
         """Whether the log file still holds the passwords (not downloaded, erased or expired)."""
@@ -591,6 +697,8 @@ class UserService:
         if stored is None:
             raise NotFound("No such import for this partner.")
         doc = ImportDoc.from_doc(stored.body)
+        if doc.state == "failed":
+            raise Conflict(f"The import failed before it completed ({doc.error}); retry it with the same Idempotency-Key first.")
         if doc.state != "completed":
             raise Conflict("The import is still running; download the log file when it has completed.", headers={"Retry-After": "10"})
         log_stored = self._store.read(pk, ImportLogDoc.doc_id(import_id))
@@ -610,7 +718,7 @@ class UserService:
         except PreconditionFailedError:
             raise Gone("The log file was downloaded by someone else just now.") from None
         rows = []
-        for r in doc.rows:
+        for r in self._rows(pk, doc):
             created = r["status"] == "created"
             rows.append(
                 {
@@ -691,11 +799,17 @@ class UserService:
 
 
 @contextlib.contextmanager
-def _directory_call() -> Iterator[None]:
-    """A directory that cannot be reached is a 503 the caller may retry, whatever the call."""
+def _directory_call(*, keep: type[DirectoryError] | None = None) -> Iterator[None]:
+    """A directory that cannot be reached is a 503 the caller may retry, whatever the call;
+    one that denies the app (consent missing) is a 403 naming the permission. ``keep``
+    passes that kind of error through unchanged."""
     try:
         yield
     except DirectoryError as exc:
+        if keep is not None and isinstance(exc, keep):
+            raise
+        if isinstance(exc, DirectoryPermissionError):
+            raise _consent_problem(str(exc)) from None  # our own words, naming the permission
         # Graph's and the token service's own text is logged, never shown to the caller.
         reference = _reference()
         log.warning("the directory could not be reached [ref %s]: %s", reference, exc)
@@ -706,6 +820,25 @@ def _reference() -> str:
     """The correlation id of this invocation (a new one outside an HTTP request)."""
     current = correlation_id.get()
     return current if current != "-" else uuid.uuid4().hex
+
+
+def _consent_problem(reason: str) -> ProblemError:
+    return Forbidden(
+        f"The partner's directory refused the suite: {reason}.",
+        title="Admin consent missing in the partner's directory",
+        slug="directory-consent-missing",
+    )
+
+
+ERROR_CHARS = 500  # a row's error text is capped, so that a chunk of rows stays bounded
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+
+
+def _bounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "error": _cap(row["error"])} if row.get("error") else row
 
 
 def _valid_id(value: str) -> bool:
@@ -726,6 +859,7 @@ def users_service(c: Container | None = None) -> UserService:
                 max_concurrency=s.graph_max_concurrency,
                 timeout=s.graph_timeout_seconds,
                 max_retries=s.graph_max_retries,
+                throttle_budget=s.graph_throttle_budget_seconds,
             )
             directory: Directory = telemetry.traced(graph, "graph")
             return directory
@@ -765,7 +899,8 @@ IMPORT_SCHEMA: dict[str, Any] = {
     "properties": {
         "importId": {"type": "string"},
         "partnerId": {"type": "string"},
-        "state": {"type": "string", "enum": ["running", "completed"]},
+        "state": {"type": "string", "enum": ["running", "completed", "failed"]},
+        "error": {"type": "string", "description": "Why the import failed as a whole (state failed)."},
         "createdAt": {"type": "string", "format": "date-time"},
         "completedAt": {"type": ["string", "null"], "format": "date-time"},
         "counts": {

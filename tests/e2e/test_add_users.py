@@ -230,3 +230,66 @@ def test_concurrent_imports_of_colliding_names_each_create_their_own_account(api
     for user_id, [row] in outcomes:
         assert accounts[row["userPrincipalName"]] == user_id
         assert api.host.graph.check_password(tenant, row["userPrincipalName"], row["temporaryPassword"])
+
+
+def test_5000_rows_of_long_names_are_stored_in_documents_under_cosmos_db_2_mb_limit(api: Api) -> None:
+    """One document of this import's rows would be over 2 MB, which Cosmos DB refuses (413)."""
+    import json
+
+    from devhost.graph import APP_TENANT_WINDOW_SECONDS, APP_TENANT_WRITES
+    from shared import bootstrap
+    from shared.ports import MAX_ITEM_BYTES
+
+    partner_id, tenant = api.register_partner()
+    name = "x" * 52
+    rows = "".join(f"{name}{i:05d}F,{name}{i:05d}L,{name}{i:05d}@contoso.com,{name}{i:08d}\n" for i in range(5000))
+    assert len(f"{name}{0:08d}") == 60
+    api.host.graph.configure_throttling(10**6, APP_TENANT_WINDOW_SECONDS)  # the quota is another test's subject
+    try:
+        response = add(api, partner_id, tenant, "First name,Last name,Email address,Display name\n" + rows, csv_body=True, key="big")
+        assert response.status_code == 202, response.text
+        location = response.headers["location"].removeprefix("/api")
+        deadline = time.monotonic() + 120
+        while (progress := api.request("GET", location, as_=api.admin(tenant)).json())["state"] != "completed":
+            assert time.monotonic() < deadline, progress["counts"]
+            time.sleep(0.5)
+    finally:
+        api.host.graph.configure_throttling(APP_TENANT_WRITES, APP_TENANT_WINDOW_SECONDS)
+    assert progress["counts"] == {"pending": 0, "created": 5000, "exists": 0, "failed": 0}
+
+    documents = [d for d in bootstrap.container().store.dump() if d["pk"] == f"partner:{partner_id}"]  # type: ignore[attr-defined]
+    sizes = {d["id"]: len(json.dumps(d).encode()) for d in documents}
+    assert max(sizes.values()) < MAX_ITEM_BYTES
+    chunks = [size for doc_id, size in sizes.items() if doc_id.startswith("importrows:")]
+    assert len(chunks) == 25 and sum(chunks) > MAX_ITEM_BYTES  # together they would not fit in one item
+    log = api.request("GET", f"{location}/log", as_=api.admin(tenant))  # and the 5,000 passwords are erased
+    assert log.status_code == 200 and len(log_rows(log.text)) == 5000
+
+
+def test_without_admin_consent_the_import_fails_as_a_whole_with_the_reason(api: Api) -> None:
+    partner_id, tenant = api.register_partner()
+    api.host.graph.grant(tenant, ["User.Read.All", "Domain.Read.All"])  # consent to read only
+    try:
+        denied = add(api, partner_id, tenant, {"users": [{"displayName": "Ada", "email": "ada@x.com"}]}, key="consent")
+    finally:
+        api.host.graph.grant(tenant, None)
+    assert denied.status_code == 403 and denied.headers["content-type"].startswith("application/problem+json")
+    problem = denied.json()
+    assert problem["type"].endswith("/directory-consent-missing") and "User.ReadWrite.All" in problem["detail"]
+    assert api.host.graph.users(tenant) == []
+    retried = add(api, partner_id, tenant, {"users": [{"displayName": "Ada", "email": "ada@x.com"}]}, key="consent")
+    assert retried.status_code == 201 and retried.json()["counts"]["created"] == 1
+
+
+def test_a_document_over_the_store_item_limit_is_a_clear_413(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.ports import DocumentTooLargeError
+    from shared.services.users import UserService
+
+    def too_large(*_args: Any, **_kwargs: Any) -> Any:
+        raise DocumentTooLargeError("import:x is 3000000 bytes")  # what Cosmos DB's 413 becomes
+
+    partner_id, tenant = api.register_partner()
+    monkeypatch.setattr(UserService, "get_import", too_large)
+    response = api.request("GET", f"/partners/{partner_id}/imports/x", as_=api.admin(tenant))
+    assert response.status_code == 413 and response.headers["content-type"].startswith("application/problem+json")
+    assert "2 MB" in response.json()["detail"] and "3000000" not in response.text

@@ -145,3 +145,20 @@ def test_a_departed_employee_cannot_link(api: Api) -> None:
     assert api.request("DELETE", f"/partners/{partner_id}/users/{user}", as_=api.admin(tenant)).status_code == 204
     response = api.request("POST", "/me/msa-link", as_=api.member(tenant, user), json={})
     assert response.status_code == 403
+
+
+def test_an_msa_without_email_links_keyed_on_its_oid(api: Api) -> None:
+    """A personal account signed up with a phone number has no address in its id token."""
+    from devhost.msa import stable_oid
+
+    partner_id, tenant, user = employee(api)
+    phone = "+1425" + str(uuid.uuid4().int)[:7]
+    api.host.msa.omit_email = True
+    try:
+        linked = link_msa(api, tenant, user, phone)
+    finally:
+        api.host.msa.omit_email = False
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["msaId"] == stable_oid(phone) and linked.json()["partnerId"] == partner_id
+    feed(api, stable_oid(phone), "70-533")
+    assert exam_requirement(cloud_platform(api, partner_id))["contributors"] == [user]

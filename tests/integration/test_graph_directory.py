@@ -224,10 +224,17 @@ def test_find_delete_and_default_domain(standin: tuple[GraphStandIn, str], direc
     assert directory.get_user(TENANT, user.user_id) is None
     assert len(graph.users(TENANT)) == 24
 
-    assert directory.default_domain(TENANT) == DOMAIN
-    graph.add_domain(TENANT, "school.example")
-    assert directory.default_domain(TENANT) == DOMAIN
-    assert directory.default_domain("default") == "default.onmicrosoft.com"
+    def default(tenant: str) -> str:
+        return next(d.name for d in directory.list_domains(tenant) if d.is_default)
+
+    assert default(TENANT) == DOMAIN
+    graph.add_domain(TENANT, "school.example", federated=True)
+    assert default(TENANT) == DOMAIN
+    assert default("default") == "default.onmicrosoft.com"
+    assert [(d.name, d.is_verified, d.authentication_type) for d in directory.list_domains(TENANT)] == [
+        (DOMAIN, True, "Managed"),
+        ("school.example", True, "Federated"),
+    ]
 
 
 class _StripAuth(httpx.BaseTransport):
@@ -253,7 +260,7 @@ def test_unauthorized_raises_directory_error(standin: tuple[GraphStandIn, str]) 
         assert "InvalidAuthenticationToken" in str(info.value)
         assert "secret-token" not in str(info.value)
         with pytest.raises(DirectoryError, match="refused"):
-            directory.default_domain(TENANT)
+            directory.list_domains(TENANT)
         with pytest.raises(DirectoryError, match="refused"):
             directory.find_users(TENANT, [f"a@{DOMAIN}"])
     finally:
@@ -316,6 +323,7 @@ def test_timeouts_are_retried_then_reconciled() -> None:
                                     "error": {
                                         "code": "Request_BadRequest",
                                         "message": "Another object with the same value for property userPrincipalName already exists.",
+                                        "details": [{"code": "ObjectConflict", "target": "userPrincipalName"}],
                                     }
                                 },
                             }

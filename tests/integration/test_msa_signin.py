@@ -8,13 +8,14 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
 import pytest
 
-from devhost.msa import CONSUMERS_TENANT_ID, MsaStandIn, stable_oid
+from devhost.msa import CONSUMERS_TENANT_ID, MsaStandIn, _AuthRequest, stable_oid
 from devhost.standin import make_server, serve_in_thread
 from devhost.tls import TlsPaths, ensure_certificates
 from shared.adapters.msa_signin import Identity, MsaSignIn
@@ -127,6 +128,28 @@ def test_untrusted_certificate_is_refused(provider: Provider) -> None:
 
 
 # --- the flow ----------------------------------------------------------------------------
+
+
+def test_id_tokens_carry_email_only_with_the_email_scope_as_the_real_service_does(provider: Provider) -> None:
+    """``email`` needs the ``email`` scope (the suite asks for none); ``preferred_username``
+    may be a phone number. The account is its ``oid`` either way."""
+
+    def claims(name: str, scope: str) -> dict[str, Any]:
+        auth = _AuthRequest("client", REDIRECT_URI, "s", "n", "c", scope, "query", 0.0)
+        return dict(
+            jwt.decode(provider.stand_in.id_token(provider.base_url, auth, name, CONSUMERS_TENANT_ID), options={"verify_signature": False})
+        )
+
+    assert "email" not in claims("ada@example.com", "openid profile offline_access")
+    assert claims("ada@example.com", "openid profile email")["email"] == "ada@example.com"
+    phone = claims("+14255550100", "openid profile email")
+    assert "email" not in phone and phone["preferred_username"] == "+14255550100"
+
+
+def test_an_account_without_email_signs_in_keyed_on_its_oid(provider: Provider) -> None:
+    by_phone = sign_in_as(provider, "+14255550100")
+    assert by_phone.oid == stable_oid("+14255550100") and by_phone.email is None  # a phone number is not an address
+    assert sign_in_as(provider, "+14255550100").oid == by_phone.oid
 
 
 def test_sign_in_with_login_hint_returns_a_stable_identity(provider: Provider) -> None:

@@ -145,3 +145,23 @@ def test_one_query_page_is_counted_as_one_request(store: DocumentStore) -> None:
     store.stats.reset()
     assert len(store.query(p, types=["user"])) == 30
     assert store.stats.queries == 1 and store.stats.cross_partition_queries == 0
+
+
+def test_a_document_over_2_mb_is_refused_like_cosmos_db_and_changes_nothing(store: DocumentStore) -> None:
+    """Cosmos DB refuses an item over 2 MB with 413; both stores refuse it, on every write."""
+    from shared.ports import MAX_ITEM_BYTES, DocumentTooLargeError
+
+    p = pk()
+    store.create(p, {"id": "a", "blob": "x" * (MAX_ITEM_BYTES - 1024)})  # just under: accepted
+    big = "y" * (MAX_ITEM_BYTES + 1)
+    with pytest.raises(DocumentTooLargeError):
+        store.create(p, {"id": "b", "blob": big})
+    with pytest.raises(DocumentTooLargeError):
+        store.upsert(p, {"id": "a", "blob": big})
+    with pytest.raises(DocumentTooLargeError):
+        store.replace(p, {"id": "a", "blob": big})
+    with pytest.raises(DocumentTooLargeError):
+        store.patch(p, "a", [PatchOp("set", "/more", "z" * 2048)])
+    assert store.read(p, "b") is None
+    assert "more" not in store.read(p, "a").body  # type: ignore[union-attr]
+    assert store.read(p, "a").body["blob"].startswith("x")  # type: ignore[union-attr]

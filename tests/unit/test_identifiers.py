@@ -19,7 +19,7 @@ from shared.auth import _TENANT_ID
 from shared.domain.catalog import _PERIOD
 from shared.domain.provisioning import UserRow
 from shared.errors import ProblemError, ServiceUnavailable
-from shared.ports import DirectoryError, DirectoryResult, DirectoryUser, NewDirectoryUser
+from shared.ports import DirectoryDomain, DirectoryError, DirectoryResult, DirectoryUser, NewDirectoryUser
 from shared.services.feeds import AchievementIn
 from shared.services.partners import PartnerIn, validate_partner_id
 from shared.services.users import UserService, _valid_id
@@ -72,8 +72,10 @@ class FailingDirectory:
     def find_users(self, tenant_id: str, upns: Sequence[str]) -> dict[str, DirectoryUser]:
         return {}
 
-    def default_domain(self, tenant_id: str) -> str:
-        raise DirectoryError("could not get a Microsoft Graph token: " + self.text)
+    def list_domains(self, tenant_id: str) -> list[DirectoryDomain]:
+        if tenant_id == "t":
+            raise DirectoryError("could not get a Microsoft Graph token: " + self.text)
+        return [DirectoryDomain("x.example", is_default=True, is_verified=True, authentication_type="Managed")]
 
     def create_users(self, tenant_id: str, users: Sequence[NewDirectoryUser]) -> list[DirectoryResult]:
         return [DirectoryResult(u.ref, "failed", error="Request_BadRequest: " + self.text) for u in users]
@@ -100,7 +102,7 @@ def test_directory_and_token_errors_are_logged_not_echoed(tmp_path: Path, caplog
     assert "AADSTS7000215" in caplog.text
 
     view, _ = users.start_import(
-        {"partnerId": "p", "tenantId": "t", "primaryDomain": "x.example"}, [{"displayName": "Ada"}], idempotency_key=None, actor="a"
+        {"partnerId": "p", "tenantId": "t2", "primaryDomain": "x.example"}, [{"displayName": "Ada"}], idempotency_key=None, actor="a"
     )
     [row] = view["results"]
     assert row["status"] == "failed" and "AADSTS" not in row["error"] and "correlation id" in row["error"]

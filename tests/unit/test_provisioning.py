@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.domain import provisioning as p
+from shared.ports import DirectoryDomain
 
 
 def test_the_csv_export_reads_with_bom_quotes_crlf_and_extra_columns() -> None:
@@ -103,3 +104,33 @@ def test_log_cells_from_user_input_cannot_become_formulas() -> None:
         ]
     )
     assert "'=HYPERLINK(1)" in text
+
+
+# --- the domain new users get -----------------------------------------------------------------
+
+_DOMAINS = st.lists(
+    st.builds(
+        lambda name, default, verified, federated: DirectoryDomain(name, default, verified, "Federated" if federated else "Managed"),
+        st.sampled_from(["a.example", "b.example", "c.onmicrosoft.com", "d.example"]),
+        st.booleans(),
+        st.booleans(),
+        st.booleans(),
+    ),
+    max_size=5,
+)
+
+
+@given(domains=_DOMAINS, preferred=st.none() | st.sampled_from(["a.example", "B.EXAMPLE", "z.example"]))
+def test_new_users_go_to_a_verified_managed_domain_the_primary_when_it_is_one(
+    domains: list[DirectoryDomain], preferred: str | None
+) -> None:
+    usable = [d for d in domains if d.is_verified and d.authentication_type == "Managed"]
+    chosen = p.choose_domain(domains, preferred=preferred)
+    if not usable:
+        assert chosen is None
+        return
+    assert chosen in {d.name for d in usable}
+    if preferred and preferred.lower() in {d.name for d in usable}:
+        assert chosen == preferred.lower()
+    elif any(d.is_default for d in usable):
+        assert any(d.name == chosen and d.is_default for d in usable)
