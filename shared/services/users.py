@@ -568,9 +568,6 @@ class UserService:
                 continue
             if state == "failed":
                 log.warning("import %s failed as a whole: %s", import_id, error)
-            else:
-                for status, rows in Counter(str(r["status"]) for r in self._rows(pk, doc)).items():
-                    telemetry.count("competency.import.rows", rows, status=status)
             return doc
 
     def _run_chunk(self, partner: Mapping[str, Any], import_id: str, number: int) -> None:
@@ -648,6 +645,8 @@ class UserService:
                 self._store.replace(pk, chunk.to_doc(), if_match=stored.etag)
             except PreconditionFailedError:
                 continue  # a concurrent run saved progress; re-read and go on
+            for status, count in Counter(str(r["status"]) for r in pending if r["status"] != "pending").items():
+                telemetry.count("competency.import.rows", count, status=status)
             with contextlib.suppress(StoreError):  # only the sweep reads it: at worst a duplicate resume
                 self._store.patch(pk, ImportDoc.doc_id(import_id), [PatchOp("set", "/progressAt", iso(now))])
 
