@@ -83,6 +83,10 @@ EVALUATION_INPUT_TYPES = (
     "subscription",
     "evaluation",
     "evaluationStamp",
+    # Solutions Partner designations: customer facts per month, the membership, the latest result.
+    "customerFacts",
+    "designationMembership",
+    "designationEvaluation",
 )
 
 

@@ -22,6 +22,7 @@ from shared import telemetry
 from shared.bootstrap import Container, container
 from shared.documents import StoredModel, iso, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
+from shared.domain.designations import ALERT_TYPES as DESIGNATION_ALERT_TYPES
 from shared.errors import Conflict, NotFound
 from shared.ports import ConflictError, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
 from shared.queues import DISPATCH_ALERTS
@@ -401,6 +402,12 @@ ALERT_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+# --- designation alerts (the partner capability score) share this shape: ``competencyId`` names
+# the designation and ``level`` its track.
+ALERT_SCHEMA["properties"]["type"]["enum"] = [*ALERT_SCHEMA["properties"]["type"]["enum"], *DESIGNATION_ALERT_TYPES]
+ALERT_SCHEMA["properties"]["level"] = {"type": "string", "description": "silver or gold; the track of a designation alert"}
+# --- end of designation alerts
 
 ALERT_LIST_SCHEMA: dict[str, Any] = {
     "type": "object",

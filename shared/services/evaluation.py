@@ -34,6 +34,7 @@ from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
 from shared.ports import DocumentStore, InvalidMessage, MessageQueue, Stored
 from shared.queues import EVALUATE_PARTNER
+from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
 from shared.services.links import count_linked
 
 log = logging.getLogger("competency.evaluation")
@@ -130,6 +131,11 @@ class PartnerInputs:
     def linked_msa_by_user(self) -> dict[str, str]:
         return count_linked(self.mirrors)
 
+    def people(self) -> list[engine.Person]:
+        """The employees as the engines see them: active or not, with the MSA that counts."""
+        linked = self.linked_msa_by_user()
+        return [engine.Person(u.user_id, u.display_name, u.status == "active", linked.get(u.user_id)) for u in self.users]
+
     def held_levels(self, on: date) -> dict[str, str]:
         """Levels the partner holds per competency: achieved last time, or subscribed."""
         latest = engine.achieved_levels(self.latest.evaluation if self.latest else None)
@@ -166,7 +172,9 @@ class EvaluationService:
         alert_window_days: int,
         clock: Callable[[], datetime] = utc_now,
         raise_alerts: AlertHook | None = None,
+        designations: DesignationService | None = None,
     ) -> None:
+        self._designations = designations  # Solutions Partner designations, scored with the competencies
         self._store = store
         self._queue = queue
         self._catalog = catalog
@@ -190,9 +198,11 @@ class EvaluationService:
 
     def _fingerprint(self, documents: Sequence[Stored]) -> str:
         """Changes whenever any input document is written (ETags), the catalog or the window."""
-        own = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type)
+        own = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type, DESIGNATION_RESULT_TYPE)
         parts = sorted(f"{d.body.get('id')}:{d.etag}" for d in documents if d.body.get("type") not in own)
         parts.append(f"catalog:{self._catalog.catalog_version}:{self._catalog.digest}:window:{self._window}")
+        if self._designations is not None:
+            parts.append(f"designations:{self._designations.digest}")
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
     def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
@@ -226,6 +236,10 @@ class EvaluationService:
             # stable ids, so a crash in between re-raises nothing twice.
             reminders = membership_rules.due_reminders(subscription, on)
             self._raise_alerts(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
+        if self._designations is not None:  # the designations' score, alerts (outbox too) and history
+            designations = self._designations.evaluate(partner_id, inputs.people(), inputs.achievements, documents, at)
+            self._designations.store(partner_id, designations)
+            stable_until = min(stable_until, designations.stable_until)
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
             # History keeps every change of level, risk or value (not a copy per night).
@@ -489,6 +503,15 @@ def evaluation_service(c: Container | None = None) -> EvaluationService:
             hook = alert_hook(c)
         except ImportError:  # the alert rules are optional for the evaluation itself
             hook = None
-        return EvaluationService(c.store, c.queue, c.catalog, alert_window_days=c.settings.alert_window_days, raise_alerts=hook)
+        from shared.services.designations import designation_service
+
+        return EvaluationService(
+            c.store,
+            c.queue,
+            c.catalog,
+            alert_window_days=c.settings.alert_window_days,
+            raise_alerts=hook,
+            designations=designation_service(c),
+        )
 
     return c.service("evaluation", build)

@@ -1,0 +1,656 @@
+"""Solutions Partner designations: the customer-facts feed, the nightly score (part of the
+partner's evaluation), the partner's view, the score simulator and enrolment.
+
+The nightly evaluation reads the partner's whole input in its one query; the designations
+add three document types to it (``customerFacts``, one per month fed,
+``designationMembership`` and their latest result with its monthly history), so a night
+adds no read; the result is written only when it is re-computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from shared.bootstrap import Container, container
+from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
+from shared.domain import designations as pcs
+from shared.domain.evaluation import Achievement, Person
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.ports import DocumentStore, PreconditionFailedError, Stored
+
+MAX_FACTS_PER_MONTH = 5000
+MAX_FACTS_BODY_BYTES = 2_000_000
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
+# --- stored documents ------------------------------------------------------------------------
+
+
+class CustomerFactsDoc(StoredModel):
+    """One month of customer facts of a partner (id ``customerFacts:{YYYY-MM}``); a newer feed
+    of the month replaces it whole, an older one is ignored."""
+
+    doc_type = "customerFacts"
+    month: str
+    produced_at: datetime
+    received_at: datetime
+    facts: list[dict[str, Any]]  # compact: t(enant), w(orkload), a(ssociation), r, s, u, m
+
+    @staticmethod
+    def doc_id(month: str) -> str:
+        return f"customerFacts:{month}"
+
+
+class DesignationMembershipDoc(StoredModel):
+    """The Solutions Partner membership (id ``designation-membership``): one anniversary shared
+    by every enrolled designation, and what happened when."""
+
+    doc_type = "designationMembership"
+    anniversary: date
+    designations: dict[str, date]  # designationId → enrolled on
+    renewed: dict[str, date] = {}  # designationId → its own anniversary while not renewed to the shared one
+    history: list[dict[str, Any]] = []
+
+    DOC_ID: ClassVar[str] = "designation-membership"
+
+
+# The latest designation result (id ``designations``), kept apart from the competencies'
+# evaluation so that reading competencies does not carry it; written only when re-computed.
+DESIGNATION_RESULT_TYPE = "designationEvaluation"
+DESIGNATION_RESULT_ID = "designations"
+
+DESIGNATION_INPUT_TYPES = (CustomerFactsDoc.doc_type, DesignationMembershipDoc.doc_type, DESIGNATION_RESULT_TYPE)
+_FINGERPRINTED = frozenset({"user", "msaMirror", "achievement", CustomerFactsDoc.doc_type, DesignationMembershipDoc.doc_type})
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+class CustomerFactIn(ApiModel):
+    customer_tenant_id: str = Field(pattern=TENANT_PATTERN)
+    workload: str = Field(min_length=1, max_length=64)
+    association: str = Field(min_length=1, max_length=16)
+    revenue_usd: float | None = Field(default=None, ge=0, le=1e12, allow_inf_nan=False)
+    paid_seats: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    active_users: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    mcv: float | None = Field(default=None, ge=0, le=1e12, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _a_figure(self) -> CustomerFactIn:
+        if self.revenue_usd is None and self.paid_seats is None and self.active_users is None and self.mcv is None:
+            raise ValueError("a fact needs at least one of revenueUsd, paidSeats, activeUsers, mcv")
+        return self
+
+
+class CustomerFactsIn(ApiModel):
+    produced_at: datetime = Field(description="When the source produced this month's facts; the newest feed of a month wins.")
+    facts: list[CustomerFactIn] = Field(max_length=MAX_FACTS_PER_MONTH)
+
+    @field_validator("produced_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("producedAt needs a time zone (UTC: a trailing Z)")
+        return value.astimezone(UTC)
+
+
+class CustomerFactsOut(ApiModel):
+    partner_id: str
+    month: str
+    facts: int
+    stored: bool
+    detail: str
+
+
+class SimulatedCertification(ApiModel):
+    code: str = Field(min_length=1, max_length=64)
+    people: int = Field(default=1, ge=1, le=100, description="New people holding it")
+    user_id: str | None = Field(default=None, max_length=128, description="Or an existing employee who earns it")
+
+
+class SimulationIn(ApiModel):
+    designation_id: str | None = None
+    certifications: list[SimulatedCertification] = Field(default=[], max_length=100)
+    customers: list[CustomerFactIn] = Field(default=[], max_length=500, description="Added to the reference month")
+
+
+class EnrolmentOut(ApiModel):
+    partner_id: str
+    designation_id: str
+    outcome: Literal["enrolled", "renewed", "unchanged"]
+    anniversary: date
+    designations: dict[str, date]
+    renewal_due: dict[str, date] = Field(default={}, description="Designations still on an earlier anniversary (not renewed yet)")
+
+
+# --- the nightly part ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesignationsPart:
+    """What the evaluation stores and alerts on for the designations of one partner."""
+
+    view: dict[str, Any]  # the API shape
+    history: dict[str, Any]  # stored monthly history
+    stable_until: date
+    fingerprint: str
+    reused: bool = False
+
+
+def _facts(documents: Sequence[Stored], oldest: int) -> list[pcs.CustomerFact]:
+    out = []
+    for stored in documents:
+        body = stored.body
+        if body.get("type") != CustomerFactsDoc.doc_type:
+            continue
+        month = pcs.parse_month(body["month"])
+        if month < oldest:
+            continue
+        for f in body["facts"]:
+            out.append(pcs.CustomerFact(month, f["t"], f["w"], f["a"], f.get("r", 0.0), f.get("s", 0.0), f.get("u", 0.0), f.get("m")))
+    return out
+
+
+def _latest(documents: Sequence[Stored]) -> dict[str, Any]:
+    return next((d.body for d in documents if d.body.get("type") == DESIGNATION_RESULT_TYPE), None) or {}
+
+
+def _enrolment(documents: Sequence[Stored]) -> pcs.Enrolment | None:
+    for stored in documents:
+        if stored.body.get("type") == DesignationMembershipDoc.doc_type:
+            doc = DesignationMembershipDoc.from_doc(stored.body)
+            return pcs.Enrolment(doc.anniversary, dict(doc.designations), dict(doc.renewed))
+    return None
+
+
+def _history(stored: Mapping[str, Any] | None) -> dict[str, dict[str, pcs.MonthRecord]]:
+    out: dict[str, dict[str, pcs.MonthRecord]] = {}
+    for month, records in (stored or {}).items():
+        out[month] = {
+            d: pcs.MonthRecord(r["highestScore"], date.fromisoformat(r["qualifiedOn"]) if r.get("qualifiedOn") else None)
+            for d, r in records.items()
+        }
+    return out
+
+
+def _history_doc(history: Mapping[str, Mapping[str, pcs.MonthRecord]]) -> dict[str, Any]:
+    return {
+        month: {
+            d: {"highestScore": r.highest_score, "qualifiedOn": r.qualified_on.isoformat() if r.qualified_on else None}
+            for d, r in records.items()
+        }
+        for month, records in sorted(history.items())
+    }
+
+
+def _rolled(view: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """A reused result on a later day of the same month: the same scores, with the rolling
+    window of the designations not enrolled ending on the new day."""
+    start, end = pcs.qualification_window(at.date())
+    designations = [
+        d
+        if d["status"] in ("enrolled", "enrolledRenewalDue")
+        else {**d, "qualificationWindow": {"from": start.isoformat(), "to": end.isoformat()}}
+        for d in view["designations"]
+    ]
+    return {**view, "designations": designations, "evaluatedAt": iso(at)}
+
+
+def _fact_in(f: CustomerFactIn) -> dict[str, Any]:
+    out: dict[str, Any] = {"t": f.customer_tenant_id, "w": f.workload, "a": f.association}
+    for key, value in (("r", f.revenue_usd), ("s", f.paid_seats), ("u", f.active_users), ("m", f.mcv)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+class DesignationService:
+    def __init__(
+        self,
+        store: DocumentStore,
+        catalog: pcs.DesignationCatalog,
+        *,
+        alert_window_days: int,
+        clock: Callable[[], datetime] = utc_now,
+        record_alerts: Callable[[Sequence[Any], str | None], Any] | None = None,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._window = alert_window_days
+        self._clock = clock
+        self._record_alerts = record_alerts
+
+    @property
+    def digest(self) -> str:
+        return f"{self._catalog.designations_version}:{self._catalog.digest}"
+
+    def catalog_view(self) -> dict[str, Any]:
+        return self._catalog.to_api()
+
+    # --- the nightly evaluation ------------------------------------------------------------------
+
+    def snapshot(
+        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: Sequence[Stored], on: date
+    ) -> pcs.DesignationSnapshot:
+        latest = _latest(documents)
+        return pcs.DesignationSnapshot(
+            partner_id=partner_id,
+            people=people,
+            achievements=achievements,
+            facts=_facts(documents, pcs.month_index(on) - 26),
+            enrolment=_enrolment(documents),
+            history=_history(latest.get("history")),
+        )
+
+    def _fingerprint(self, documents: Sequence[Stored]) -> str:
+        """Changes when an input of the designations is written: people, MSA links, designation
+        certifications, customer facts, the membership; or the catalog or the window."""
+        codes = self._catalog.codes
+        parts = sorted(
+            f"{b.get('id')}:{d.etag}"
+            for d in documents
+            if (t := (b := d.body).get("type")) in _FINGERPRINTED and (t != "achievement" or b.get("code") in codes)
+        )
+        parts.append(f"{self.digest}:window:{self._window}")
+        return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+    def evaluate(
+        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: Sequence[Stored], at: datetime
+    ) -> DesignationsPart:
+        """Score every designation, raise the alerts for the change (stored before the
+        evaluation that raised them: the outbox), and answer what the evaluation stores.
+        When none of the designations' inputs changed and no date that matters was crossed
+        (a competency input changed), the stored result is reused: it is the same."""
+        on = at.date()
+        latest = _latest(documents)
+        fingerprint = self._fingerprint(documents)
+        stored = latest.get("view")
+        if stored is not None and latest.get("fingerprint") == fingerprint:
+            stable_until = date.fromisoformat(latest.get("stableUntil") or "0001-01-01")
+            if date.fromisoformat(stored["evaluatedAt"][:10]) <= on < stable_until:
+                return DesignationsPart(_rolled(stored, at), latest["history"], stable_until, fingerprint, reused=True)
+        result = pcs.evaluate_designations(
+            self._catalog, self.snapshot(partner_id, people, achievements, documents, on), on, alert_window_days=self._window
+        )
+        view = {**result.to_api(), "evaluatedAt": iso(at)}
+        if self._record_alerts is not None:
+            alerts = pcs.designation_alerts(partner_id=partner_id, previous=stored, current=view, raised_at=at)
+            if alerts:
+                self._record_alerts(alerts, view["evaluatedAt"])
+        return DesignationsPart(view, _history_doc(result.history), result.stable_until, fingerprint)
+
+    def store(self, partner_id: str, part: DesignationsPart) -> None:
+        """Keep a re-computed result (a reused one is already stored)."""
+        if part.reused:
+            return
+        doc = {
+            "id": DESIGNATION_RESULT_ID,
+            "type": DESIGNATION_RESULT_TYPE,
+            "schemaVersion": 1,
+            "view": part.view,
+            "history": part.history,
+            "fingerprint": part.fingerprint,
+            "stableUntil": part.stable_until.isoformat(),
+        }
+        self._store.upsert(partner_pk(partner_id), doc)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def view(self, partner_id: str, designation_id: str | None = None) -> dict[str, Any]:
+        stored = self._store.read(partner_pk(partner_id), DESIGNATION_RESULT_ID)
+        if stored is None:
+            raise NotFound("This partner's designations have not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+        view: dict[str, Any] = stored.body["view"]
+        stamp = self._store.read(partner_pk(partner_id), EvaluationStampDoc.DOC_ID)
+        if stamp is not None and stamp.body["evaluatedAt"] > view["evaluatedAt"]:
+            # Confirmed unchanged on a later night (the evaluation was reused): same scores.
+            view = _rolled(view, datetime.fromisoformat(stamp.body["evaluatedAt"].replace("Z", "+00:00")))
+        if designation_id is None:
+            return view
+        found = next((d for d in view["designations"] if d["designationId"] == designation_id), None)
+        if found is None:
+            raise NotFound(f"Designation '{designation_id}' is not in the catalog.")
+        return {"partnerId": partner_id, "evaluatedAt": view["evaluatedAt"], **found}
+
+    # --- the feed ------------------------------------------------------------------------------
+
+    def put_customer_facts(self, partner_id: str, month: str, body: CustomerFactsIn) -> CustomerFactsOut:
+        import re
+
+        if not re.fullmatch(MONTH_PATTERN, month):
+            raise ValidationFailed("The month is YYYY-MM.", errors=[{"pointer": "#/month", "detail": "expected YYYY-MM"}])
+        now = self._clock()
+        if pcs.parse_month(month) > pcs.month_index(now.date()):
+            raise ValidationFailed(f"{month} has not started yet.", errors=[{"pointer": "#/month", "detail": "a future month"}])
+        if body.produced_at > now + timedelta(hours=1):
+            raise ValidationFailed(
+                "producedAt is in the future; it decides which feed of a month is the newest.",
+                errors=[{"pointer": "#/producedAt", "detail": "later than now"}],
+            )
+        errors = self._check(body.facts)
+        if errors:
+            raise ValidationFailed(f"{len(errors)} fact(s) do not match the designation catalog; nothing was stored.", errors=errors)
+        # The same (customer, workload, association) twice: the last one wins, as in the achievements feed.
+        unique = {(f.customer_tenant_id, f.workload, f.association): f for f in body.facts}
+        doc = CustomerFactsDoc(
+            id=CustomerFactsDoc.doc_id(month),
+            month=month,
+            produced_at=body.produced_at,
+            received_at=now,
+            facts=[_fact_in(f) for f in unique.values()],
+        ).to_doc()
+        pk = partner_pk(partner_id)
+        for _ in range(3):
+            existing = self._store.read(pk, doc["id"])
+            if existing is not None:
+                stored_at = datetime.fromisoformat(str(existing.body["producedAt"]).replace("Z", "+00:00"))
+                if stored_at > body.produced_at:
+                    return CustomerFactsOut(
+                        partner_id=partner_id,
+                        month=month,
+                        facts=len(existing.body["facts"]),
+                        stored=False,
+                        detail=f"A newer feed of {month} (produced {iso(stored_at)}) is stored; this one is ignored.",
+                    )
+                if stored_at == body.produced_at and existing.body["facts"] == doc["facts"]:
+                    return CustomerFactsOut(partner_id=partner_id, month=month, facts=len(unique), stored=True, detail="Already stored.")
+            try:
+                if existing is None:
+                    self._store.create(pk, doc)
+                else:
+                    self._store.replace(pk, doc, if_match=existing.etag)
+            except PreconditionFailedError:
+                continue  # another feed of the month raced: compare again
+            except Exception as exc:
+                from shared.ports import ConflictError
+
+                if isinstance(exc, ConflictError):
+                    continue
+                raise
+            return CustomerFactsOut(partner_id=partner_id, month=month, facts=len(unique), stored=True, detail=f"{month} replaced.")
+        raise Conflict("Another feed of this month was being stored at the same time; retry.")
+
+    def _check(self, facts: Sequence[CustomerFactIn]) -> list[dict[str, str]]:
+        errors = []
+        refused = set(self._catalog.refused_associations)
+        for i, f in enumerate(facts):
+            if f.workload not in self._catalog.workload_by_id:
+                errors.append(
+                    {"pointer": f"#/facts/{i}/workload", "detail": f"'{f.workload}' is not a workload of the designation catalog"}
+                )
+            if f.association in refused:
+                errors.append({"pointer": f"#/facts/{i}/association", "detail": f"{f.association} is not an eligible association"})
+            elif f.association not in self._catalog.associations:
+                errors.append({"pointer": f"#/facts/{i}/association", "detail": f"expected one of {', '.join(self._catalog.associations)}"})
+        return errors
+
+    def _read(self, partner_id: str) -> tuple[list[Person], list[Achievement], list[Stored]]:
+        """The partner's input as the nightly evaluation reads it: one single-partition query."""
+        from shared.documents import EVALUATION_INPUT_TYPES
+        from shared.services.evaluation import PartnerInputs
+
+        documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
+        inputs = PartnerInputs.from_documents(partner_id, documents)
+        return inputs.people(), inputs.achievements, list(documents)
+
+    # --- the simulator -------------------------------------------------------------------------
+
+    def simulate(
+        self,
+        partner_id: str,
+        body: SimulationIn,
+    ) -> dict[str, Any]:
+        """The score with hypothetical certifications and customers; nothing is stored."""
+        if body.designation_id is not None and body.designation_id not in self._catalog.by_id:
+            raise ValidationFailed(
+                f"Designation '{body.designation_id}' is not in the catalog.",
+                errors=[{"pointer": "#/designationId", "detail": "not in the catalog"}],
+            )
+        errors = self._check(body.customers)
+        for i, c in enumerate(body.certifications):
+            if c.code not in self._catalog.codes:
+                errors.append(
+                    {"pointer": f"#/certifications/{i}/code", "detail": f"'{c.code}' is not a certification of the designation catalog"}
+                )
+        people, achievements, documents = self._read(partner_id)
+        linked = {p.user_id: p for p in people if p.active and p.msa_id}
+        for i, c in enumerate(body.certifications):
+            if c.user_id is not None and c.user_id not in linked:
+                errors.append({"pointer": f"#/certifications/{i}/userId", "detail": "not an active employee with a linked MSA"})
+        if errors:
+            raise ValidationFailed("The simulation does not match the catalog or the partner.", errors=errors)
+        now = self._clock()
+        on = now.date()
+        snapshot = self.snapshot(partner_id, people, achievements, documents, on)
+        extra_people: list[Person] = []
+        extra_achievements: list[Achievement] = []
+        for i, c in enumerate(body.certifications):
+            if c.user_id is not None:
+                extra_achievements.append(Achievement(str(linked[c.user_id].msa_id), "certification", c.code, on))
+                continue
+            for n in range(c.people):
+                who = f"simulated-{i + 1}-{n + 1}"
+                extra_people.append(Person(who, f"Simulated person {i + 1}.{n + 1}", True, who))
+                extra_achievements.append(Achievement(who, "certification", c.code, on))
+        reference = pcs.reference_month(snapshot.facts, on)
+        extra_facts = [
+            pcs.CustomerFact(
+                reference,
+                f"{c.customer_tenant_id}",
+                c.workload,
+                c.association,
+                c.revenue_usd or 0.0,
+                c.paid_seats or 0.0,
+                c.active_users or 0.0,
+                c.mcv,
+            )
+            for c in body.customers
+        ]
+        baseline = pcs.evaluate_designations(self._catalog, snapshot, on, alert_window_days=self._window, project=False)
+        simulated = pcs.evaluate_designations(
+            self._catalog,
+            pcs.DesignationSnapshot(
+                partner_id,
+                [*snapshot.people, *extra_people],
+                [*snapshot.achievements, *extra_achievements],
+                [*snapshot.facts, *extra_facts],
+                snapshot.enrolment,
+                snapshot.history,
+            ),
+            on,
+            alert_window_days=self._window,
+            project=False,
+        )
+        out = []
+        for before, after in zip(baseline.designations, simulated.designations, strict=True):
+            if body.designation_id is not None and after.designation.designation_id != body.designation_id:
+                continue
+            answer = after.to_api()
+            out.append(
+                {
+                    "designationId": answer["designationId"],
+                    "name": answer["name"],
+                    "baselineScore": before.to_api()["score"],
+                    "score": answer["score"],
+                    "qualifies": answer["qualifiesToday"],
+                    "track": answer["track"],
+                    "metrics": answer["metrics"],
+                    "pointsNeeded": answer["pointsNeeded"],
+                }
+            )
+        return {"partnerId": partner_id, "simulatedAt": iso(now), "stored": False, "designations": out}
+
+    # --- enrolment -----------------------------------------------------------------------------
+
+    def enrol(
+        self,
+        partner_id: str,
+        designation_id: str,
+        *,
+        actor: str,
+    ) -> tuple[EnrolmentOut, bool]:
+        """Enrol (or renew) a designation that qualified in its window; returns the membership
+        and whether anything changed. Concurrent enrolments are serialised by the ETag."""
+        if designation_id not in self._catalog.by_id:
+            raise NotFound(f"Designation '{designation_id}' is not in the catalog.")
+        now = self._clock()
+        on = now.date()
+        people, achievements, documents = self._read(partner_id)
+        snapshot = self.snapshot(partner_id, people, achievements, documents, on)
+        result = pcs.evaluate_designations(self._catalog, snapshot, on, alert_window_days=self._window, project=False)
+        found = next(d for d in result.designations if d.designation.designation_id == designation_id)
+        stored = next((d for d in documents if d.body.get("type") == DesignationMembershipDoc.doc_type), None)
+        try:
+            membership, outcome = pcs.enrol(snapshot.enrolment, designation_id, found.status, found.qualified_on, on)
+        except pcs.EnrolmentRefused as refused:
+            answer = found.to_api()
+            raise Conflict(refused.detail, extra={"score": answer["score"], "pointsNeeded": answer["pointsNeeded"]["steps"]}) from None
+        out = EnrolmentOut(
+            partner_id=partner_id,
+            designation_id=designation_id,
+            outcome=outcome,  # type: ignore[arg-type]
+            anniversary=membership.anniversary,
+            designations=dict(membership.designations),
+            renewal_due=dict(membership.renewed),
+        )
+        if outcome == "unchanged":
+            return out, False
+        history = list(DesignationMembershipDoc.from_doc(stored.body).history) if stored else []
+        history.append(
+            {
+                "at": iso(now),
+                "by": actor,
+                "designationId": designation_id,
+                "outcome": outcome,
+                "anniversary": membership.anniversary.isoformat(),
+            }
+        )
+        doc = DesignationMembershipDoc(
+            id=DesignationMembershipDoc.DOC_ID,
+            anniversary=membership.anniversary,
+            designations=dict(membership.designations),
+            history=history,
+        ).to_doc()
+        pk = partner_pk(partner_id)
+        if stored is None:
+            self._store.create(pk, doc)  # a concurrent first enrolment: 409, retry
+        else:
+            self._store.replace(pk, doc, if_match=stored.etag)  # a concurrent change: 412 → 409, retry
+        return out, True
+
+
+def designation_service(c: Container | None = None) -> DesignationService:
+    c = c or container()
+
+    def build(c: Container) -> DesignationService:
+        from shared.services.alerts import alert_service
+
+        return DesignationService(
+            c.store,
+            pcs.load_designations(c.settings.catalog_dir),
+            alert_window_days=c.settings.alert_window_days,
+            record_alerts=lambda alerts, at: alert_service(c).record(alerts, at),
+        )
+
+    return c.service("designations", build)
+
+
+DESIGNATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["designationId", "name", "status", "score", "track", "metrics", "qualificationWindow", "history", "pointsNeeded"],
+    "properties": {
+        "designationId": {"type": "string"},
+        "name": {"type": "string"},
+        "solutionArea": {"type": "string"},
+        "source": {"type": "string"},
+        "sourceDate": {"type": "string", "format": "date"},
+        "status": {"type": "string", "enum": list(pcs.STATUSES)},
+        "score": {"type": "number", "minimum": 0, "maximum": 100},
+        "qualifiesToday": {"type": "boolean"},
+        "track": {"type": "object", "properties": {"trackId": {"type": "string"}, "name": {"type": "string"}, "why": {"type": "string"}}},
+        "metrics": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["metricId", "category", "points", "maxPoints", "current", "threshold"],
+                "properties": {
+                    "metricId": {"type": "string"},
+                    "name": {"type": "string"},
+                    "category": {"type": "string", "enum": ["performance", "skilling", "customerSuccess"]},
+                    "points": {"type": "number"},
+                    "maxPoints": {"type": "number"},
+                    "current": {"type": "number"},
+                    "threshold": {"type": "number"},
+                    "sources": {"type": "array", "items": {"type": "object"}},
+                    "prerequisites": {"type": "array", "items": {"type": "object"}},
+                    "contributors": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "tracks": {"type": "array", "items": {"type": "object"}},
+        "referenceMonth": {"type": "string"},
+        "qualificationWindow": {
+            "type": "object",
+            "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}},
+        },
+        "qualifiedOn": {"type": ["string", "null"], "format": "date"},
+        "history": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"month": {"type": "string"}, "highestScore": {"type": ["number", "null"]}}},
+        },
+        "pointsNeeded": {
+            "type": "object",
+            "properties": {
+                "pointsToQualify": {"type": "number"},
+                "metricsAtZero": {"type": "array", "items": {"type": "string"}},
+                "steps": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "fallsBelow70On": {"type": ["string", "null"], "format": "date"},
+        "fallsBelow70Because": {"type": ["string", "null"]},
+        "cannotLose": {"type": "array", "items": {"type": "object"}},
+        "expiring": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+DESIGNATIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["partnerId", "evaluatedAt", "designationsVersion", "designations"],
+    "properties": {
+        "partnerId": {"type": "string"},
+        "evaluatedAt": {"type": "string", "format": "date-time"},
+        "designationsVersion": {"type": "string"},
+        "designations": {"type": "array", "items": DESIGNATION_SCHEMA},
+    },
+}
+
+SIMULATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["partnerId", "stored", "designations"],
+    "properties": {
+        "partnerId": {"type": "string"},
+        "simulatedAt": {"type": "string", "format": "date-time"},
+        "stored": {"type": "boolean", "const": False},
+        "designations": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+DESIGNATION_CATALOG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["designationsVersion", "designations"],
+    "properties": {
+        "designationsVersion": {"type": "string"},
+        "source": {"type": "string"},
+        "designations": {"type": "array", "items": {"type": "object"}},
+        "associations": {"type": "array", "items": {"type": "string"}},
+        "certifications": {"type": "array", "items": {"type": "object"}},
+        "workloads": {"type": "array", "items": {"type": "object"}},
+    },
+}
