@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.bootstrap import Container, container
 from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
@@ -90,6 +90,24 @@ class CustomerFactIn(ApiModel):
 
 
 class CustomerFactsIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "producedAt": "2026-11-20T05:00:00Z",
+                "facts": [
+                    {"customerTenantId": "contoso-customer-1", "workload": "azure-sql-database", "association": "CSP", "revenueUsd": 1500},
+                    {
+                        "customerTenantId": "contoso-customer-2",
+                        "workload": "teams",
+                        "association": "CPOR",
+                        "paidSeats": 350,
+                        "activeUsers": 160,
+                    },
+                ],
+            }
+        }
+    )
+
     produced_at: datetime = Field(description="When the source produced this month's facts; the newest feed of a month wins.")
     facts: list[CustomerFactIn] = Field(max_length=MAX_FACTS_PER_MONTH)
 
@@ -116,6 +134,18 @@ class SimulatedCertification(ApiModel):
 
 
 class SimulationIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "designationId": "infrastructure-azure",
+                "certifications": [{"code": "AZ-140", "people": 1}],
+                "customers": [
+                    {"customerTenantId": "new-customer", "workload": "azure-sql-database", "association": "CSP", "revenueUsd": 1200}
+                ],
+            }
+        }
+    )
+
     designation_id: str | None = None
     certifications: list[SimulatedCertification] = Field(default=[], max_length=100)
     customers: list[CustomerFactIn] = Field(default=[], max_length=500, description="Added to the reference month")
