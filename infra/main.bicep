@@ -80,7 +80,6 @@ var seenEventsTableName = 'competencyalertsseen'
 var indexedFields = [
   'pk'
   'type'
-  'partnerId'
   'userId'
   'msaId'
   'state'

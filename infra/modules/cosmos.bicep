@@ -25,7 +25,6 @@ var dataContributorRoleId = '00000000-0000-0000-0000-000000000002'
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   // checkov:skip=CKV_AZURE_99: Flex Consumption without a virtual network calls Cosmos DB over its public endpoint; local auth is off, so every request needs an Entra token with the data role.
   // checkov:skip=CKV_AZURE_101: public network access is required as above (same as CKV_AZURE_99).
-  // checkov:skip=CKV_AZURE_100: customer-managed keys add a Key Vault key lifecycle for no gain here; service-managed encryption at rest applies.
   name: accountName
   location: location
   tags: tags

@@ -98,10 +98,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales per execution from zero; a minimum instance count (always-ready instances) is a fixed cost the nightly, queue-driven load does not need.
   // checkov:skip=CKV_AZURE_213: Flex Consumption has no App Service health check (no fixed instances to take out of rotation); GET /api/health answers probes and the 5xx alert rule watches failures.
   // checkov:skip=CKV_AZURE_17: callers authenticate with Entra bearer tokens checked by the suite (shared/auth.py); client certificates would lock out browsers and partner tools.
-  // checkov:skip=CKV_AZURE_13: App Service Authentication would reject the MSA sign-in callback and the public OpenAPI document; the suite validates every token itself.
-  // checkov:skip=CKV_AZURE_88: Flex Consumption has no Azure Files content share; the package is a blob read with the managed identity.
   // checkov:skip=CKV_AZURE_222: Flex Consumption without a virtual network is reached on its public endpoint (or through API Management when enabled); every route but health, the OpenAPI document and the MSA callback requires a token.
-  // checkov:skip=CKV_AZURE_221: same reason as CKV_AZURE_222.
   name: appName
   location: location
   tags: union(tags, {

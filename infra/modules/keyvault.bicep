@@ -16,7 +16,6 @@ var roles = {
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109: the Functions platform resolves Key Vault references over the public endpoint when the app has no virtual network; RBAC authorisation still applies to every read.
   // checkov:skip=CKV_AZURE_189: same reason as CKV_AZURE_109.
-  // checkov:skip=CKV2_AZURE_32: private endpoints need a virtual network, which this deployment does not create.
   name: name
   location: location
   tags: tags

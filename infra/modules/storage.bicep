@@ -25,13 +25,7 @@ var allQueues = union(queueNames, [alertsQueueName])
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: Flex Consumption without a virtual network and the Logic App's managed connectors reach the account over its public endpoint; access is Entra-only (no shared key, no anonymous blob).
   // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35; every request still needs an Entra token with a data role.
-  // checkov:skip=CKV2_AZURE_1: customer-managed keys add a Key Vault key lifecycle for no gain here; Microsoft-managed encryption at rest applies.
-  // checkov:skip=CKV2_AZURE_33: private endpoints need a virtual network, which this deployment does not create (see CKV_AZURE_35).
-  // checkov:skip=CKV2_AZURE_40: shared-key access is disabled (allowSharedKeyAccess: false); the check does not read that property.
-  // checkov:skip=CKV2_AZURE_41: no SAS is ever issued: shared-key access, which signs SAS tokens, is off.
-  // checkov:skip=CKV2_AZURE_38: soft delete protects user files; this account holds a rebuildable deployment package and transient queue messages.
   // checkov:skip=CKV_AZURE_206: zone-redundant (ZRS) already survives a zone outage; geo-replicating transient queue messages and a rebuildable package adds cost with no recovery step that would use it.
-  // checkov:skip=CKV_AZURE_33: queue service logging goes to Azure Monitor diagnostic settings, not the classic Storage Analytics logging this check reads.
   name: name
   location: location
   tags: tags
