@@ -67,6 +67,7 @@ var prefix = 'competency-${environmentName}'
 var functionAppName = 'func-${token}'
 var deploymentContainerName = 'app-package-${token}'
 var msaRedirectUri = 'https://${functionAppName}.azurewebsites.net/api/msa/callback'
+var consentRedirectUri = 'https://${functionAppName}.azurewebsites.net/api/health'
 // shared/queues.py; the alert queue is the one the Logic App reads (ALERTS_QUEUE_NAME).
 var suiteQueues = [
   'evaluate-partner'
@@ -181,6 +182,7 @@ module apps 'modules/apps.bicep' = if (createAppRegistrations) {
     namePrefix: prefix
     appIdentityPrincipalId: appIdentity.outputs.principalId
     msaRedirectUri: msaRedirectUri
+    consentRedirectUri: consentRedirectUri
   }
 }
 
@@ -260,4 +262,5 @@ output API_APP_ID string = resolvedApiAppId
 output GRAPH_APP_ID string = resolvedGraphAppId
 output MSA_APP_ID string = resolvedMsaAppId
 output MSA_REDIRECT_URI string = msaRedirectUri
+output CONSENT_REDIRECT_URI string = consentRedirectUri
 output LOGIC_APP_NAME string = logicApp.outputs.name

@@ -12,6 +12,8 @@ extension microsoftGraphV1
 param namePrefix string
 param appIdentityPrincipalId string
 param msaRedirectUri string
+@description('Where a partner admin lands after granting admin consent (the suite\'s health page).')
+param consentRedirectUri string
 
 var graphAppId = '00000003-0000-0000-c000-000000000000'
 var graphRoles = {
@@ -61,6 +63,11 @@ resource api 'Microsoft.Graph/applications@v1.0' = {
   api: {
     requestedAccessTokenVersion: 2
   }
+  web: {
+    redirectUris: [
+      consentRedirectUri
+    ]
+  }
   appRoles: [for role in roles: {
     id: guid(namePrefix, role.value)
     value: role.value
@@ -80,6 +87,11 @@ resource graphApp 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: '${namePrefix}-graph'
   displayName: 'Competency suite directory (${namePrefix})'
   signInAudience: 'AzureADMultipleOrgs'
+  web: {
+    redirectUris: [
+      consentRedirectUri
+    ]
+  }
   requiredResourceAccess: [
     {
       resourceAppId: graphAppId
