@@ -270,3 +270,32 @@ def test_the_app_registrations_carry_the_roles_and_redirect_the_suite_checks() -
     assert re.search(r"var msaRedirectUri = 'https://\$\{functionAppName\}\.azurewebsites\.net/api/msa/callback'", main)
     route = (ROOT / "functions" / "associate_msa" / "__init__.py").read_text()
     assert '"msa/callback"' in route
+
+
+def test_the_failed_alert_rule_matches_the_line_the_suite_logs() -> None:
+    """The alert rule's query finds the log line of an alert that exhausted its attempts."""
+    monitoring = (INFRA / "modules" / "monitoring.bicep").read_text()
+    query = re.search(r"query: 'traces \| where message startswith \"(.+?)\" and message has \"(.+?)\"'", monitoring)
+    assert query, "alerts-failed rule"
+    source = (ROOT / "shared" / "services" / "alerts.py").read_text()
+    template = re.search(r'log\.error\("(alert [^"]*failed after[^"]*)"', source)
+    assert template, "the dispatcher logs a failed alert at error level"
+    line = template.group(1) % ("a1", "p1", 8, "webhook answered 503")
+    assert line.startswith(query.group(1)) and query.group(2) in line
+
+
+def test_api_management_limits_each_tenant_by_its_tid() -> None:
+    apim = (INFRA / "modules" / "apim.bicep").read_text()
+    key = re.search(r"var tidKey = '(.+)'", apim)
+    assert key and 'Claims.GetValueOrDefault("tid"' in key.group(1)
+    assert 'rate-limit-by-key calls="${callsPerMinutePerTenant}" renewal-period="60" counter-key="${tidKey}"' in apim
+    assert "<validate-jwt" in apim and "<audience>${apiAudience}</audience>" in apim
+
+
+def test_the_pipeline_tests_every_push_and_deploys_main_without_a_stored_secret() -> None:
+    pipeline = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert "run: make test" in pipeline
+    assert "if: github.event_name == 'push' && github.ref == 'refs/heads/main'" in pipeline
+    assert "id-token: write" in pipeline and "--federated-credential-provider github" in pipeline
+    assert "secrets." not in pipeline
+    assert "azd deploy" in pipeline
