@@ -82,6 +82,7 @@ var indexedFields = [
   'pk'
   'type'
   'userId'
+  'email'
   'msaId'
   'state'
   'erased'

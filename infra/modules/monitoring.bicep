@@ -69,9 +69,9 @@ resource operators 'Microsoft.Insights/actionGroups@2023-01-01' = {
 var rules = [
   {
     name: 'alerts-failed'
-    description: 'An alert exhausted its delivery attempts (state failed): check the Logic App and POST .../alerts/{alertId}/retry.'
+    description: 'An alert exhausted its delivery attempts (state failed, slow retries) or was given up: check the Logic App and POST .../alerts/{alertId}/retry.'
     severity: 2
-    query: 'traces | where message startswith "alert " and message has "failed after"'
+    query: 'traces | where message startswith "alert " and (message has "given up after" or message has "times; retrying at")'
   }
   {
     name: 'poison-messages'
