@@ -35,6 +35,8 @@ param cosmosAutoscaleMaxThroughput int = 1000
 @description('Create the three app registrations with the Microsoft Graph extension (needs Application.ReadWrite.All, or the Application Developer role, for the deploying identity). false: pass their client ids below.')
 param createAppRegistrations bool = true
 param apiAppId string = ''
+@description('With createAppRegistrations false: the API\'s Application ID URI.')
+param apiAppIdUri string = ''
 param graphAppId string = ''
 param msaAppId string = ''
 
@@ -188,6 +190,7 @@ module apps 'modules/apps.bicep' = if (createAppRegistrations) {
 }
 
 var resolvedApiAppId = createAppRegistrations ? apps.outputs.apiAppId : apiAppId
+var resolvedApiAppIdUri = createAppRegistrations ? apps.outputs.apiAppIdUri : apiAppIdUri
 var resolvedGraphAppId = createAppRegistrations ? apps.outputs.graphAppId : graphAppId
 var resolvedMsaAppId = createAppRegistrations ? apps.outputs.msaAppId : msaAppId
 
@@ -211,6 +214,7 @@ module function 'modules/function.bicep' = {
     cosmosDatabase: cosmos.outputs.databaseName
     cosmosContainer: cosmos.outputs.containerName
     apiAppId: resolvedApiAppId
+    apiAppIdUri: resolvedApiAppIdUri
     programTenantId: empty(programTenantId) ? tenant().tenantId : programTenantId
     graphAppId: resolvedGraphAppId
     graphCredential: graphCredential
@@ -260,6 +264,7 @@ output SERVICE_API_URI string = 'https://${function.outputs.hostName}/api'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output API_APP_ID string = resolvedApiAppId
+output API_APP_ID_URI string = resolvedApiAppIdUri
 output GRAPH_APP_ID string = resolvedGraphAppId
 output MSA_APP_ID string = resolvedMsaAppId
 output MSA_REDIRECT_URI string = msaRedirectUri

@@ -16,6 +16,8 @@ param msaRedirectUri string
 param consentRedirectUri string
 
 var graphAppId = '00000003-0000-0000-c000-000000000000'
+// api://{tenantId}/{string}: a form Entra accepts for multi-tenant apps without a verified domain.
+var apiAppIdUri = 'api://${tenant().tenantId}/${namePrefix}-api'
 var graphRoles = {
   userReadWriteAll: '741f803b-c850-494e-b5df-cde7c675a1ca'
   domainReadAll: 'dbb9058a-0e50-45d7-ae91-66909b5d4664'
@@ -58,7 +60,7 @@ resource api 'Microsoft.Graph/applications@v1.0' = {
   displayName: 'Competency suite API (${namePrefix})'
   signInAudience: 'AzureADMultipleOrgs'
   identifierUris: [
-    'api://${tenant().tenantId}/${namePrefix}-api'
+    apiAppIdUri
   ]
   api: {
     requestedAccessTokenVersion: 2
@@ -157,5 +159,6 @@ resource msaApp 'Microsoft.Graph/applications@v1.0' = {
 }
 
 output apiAppId string = api.appId
+output apiAppIdUri string = apiAppIdUri
 output graphAppId string = graphApp.appId
 output msaAppId string = msaApp.appId

@@ -17,7 +17,10 @@ param keyVaultName string
 param cosmosEndpoint string
 param cosmosDatabase string
 param cosmosContainer string
+@description('The API app registration\'s client id: the aud of v2 access tokens.')
 param apiAppId string
+@description('The API\'s Application ID URI: the aud of v1 access tokens.')
+param apiAppIdUri string
 param programTenantId string
 param graphAppId string
 @allowed([
@@ -55,8 +58,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-// Read by the Functions host and the Azure SDKs: identity-based AzureWebJobsStorage (host
-// storage and the queue triggers), Entra-authenticated telemetry, the identity's client id.
+// Read by the Functions host, the Python worker and the Azure SDKs: identity-based
+// AzureWebJobsStorage (host storage and the queue triggers), Entra-authenticated telemetry
+// (OpenTelemetry, host.json telemetryMode), the identity's client id.
 var hostSettings = {
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__queueServiceUri: queueEndpoint
@@ -64,6 +68,7 @@ var hostSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  PYTHON_ENABLE_OPENTELEMETRY: 'true'
   AZURE_CLIENT_ID: identityClientId
 }
 
@@ -72,7 +77,9 @@ var suiteSettings = {
   COSMOS_ENDPOINT: cosmosEndpoint
   COSMOS_DATABASE: cosmosDatabase
   COSMOS_CONTAINER: cosmosContainer
-  AUTH_AUDIENCE: apiAppId
+  COSMOS_MANAGED_IDENTITY_CLIENT_ID: identityClientId
+  AUTH_CLIENT_ID: apiAppId
+  AUTH_AUDIENCE: apiAppIdUri
   PROGRAM_TENANT_ID: programTenantId
   EVALUATION_SCHEDULE: evaluationSchedule
   GRAPH_CREDENTIAL: graphCredential

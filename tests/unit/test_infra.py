@@ -35,9 +35,15 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 # Read by the Functions host or the Azure SDKs rather than by the suite's settings model:
 # the host's identity-based storage connection (any AzureWebJobsStorage__ property), its
-# Entra-authenticated telemetry, and the user-assigned identity DefaultAzureCredential uses.
+# Entra-authenticated telemetry, the Python worker's OpenTelemetry switch, and the
+# user-assigned identity DefaultAzureCredential uses.
 HOST_PREFIXES = ("azurewebjobsstorage__",)
-HOST_SETTINGS = {"applicationinsights_connection_string", "applicationinsights_authentication_string", "azure_client_id"}
+HOST_SETTINGS = {
+    "applicationinsights_connection_string",
+    "applicationinsights_authentication_string",
+    "python_enable_opentelemetry",
+    "azure_client_id",
+}
 
 GUID = "6f1c2a4e-9d2b-4c53-8a71-2f0e5b7c9d13"
 SAMPLES = {
