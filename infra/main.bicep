@@ -85,6 +85,8 @@ var indexedFields = [
   'type'
   'userId'
   'email'
+  'importId'
+  'chunk'
   'msaId'
   'state'
   'erased'
