@@ -6,7 +6,7 @@ PORT ?= 7071
 DATA_DIR ?= .devdata
 PYTEST_ARGS ?=
 
-.PHONY: install browser run test lint typecheck bench soak openapi lock clean
+.PHONY: install browser checkov run test lint typecheck bench soak openapi lock clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -31,10 +31,25 @@ node_modules/.installed: package.json package-lock.json node_modules/.bin/azurit
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov (infrastructure checks over infra/) pins many packages of its own: it lives in its
+# own venv, from its own lock, so that it never constrains the suite's dependencies.
+CHECKOV_VENV := .venv-checkov
+
+$(CHECKOV_VENV)/bin/python:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+
+$(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt $(CHECKOV_VENV)/bin/python
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/checkov-requirements.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --directory infra --framework bicep --skip-download --compact --quiet \
+		--skip-path 'infra/modules/apps.bicep'
+
 run: $(VENV)/.installed
 	$(PY) -m devhost serve --port $(PORT) --data-dir $(DATA_DIR)
 
-test: install browser
+test: install browser $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -57,6 +72,8 @@ openapi: install
 lock:
 	$(PY) -m piptools compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links --output-file requirements.txt pyproject.toml
 	$(PY) -m piptools compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links --extra dev --output-file requirements-dev.txt pyproject.toml
+	$(PY) -m piptools compile --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links \
+		--output-file infra/checkov-requirements.txt infra/checkov-requirements.in
 
 clean:
-	rm -rf $(VENV) node_modules $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

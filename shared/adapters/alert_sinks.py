@@ -24,7 +24,12 @@ class AlertSink(Protocol):
 
 
 class WebhookSink:
-    """HTTP POST as a Logic App's Request trigger receives it; any 2xx is delivered."""
+    """HTTP POST as a Logic App's Request trigger receives it; any 2xx is delivered.
+
+    The body is the CloudEvents JSON format sent as ``application/json``: the Request trigger
+    parses only that media type into ``triggerBody()``; ``application/cloudevents+json`` would
+    reach the workflow as base64 ``$content`` that its schema cannot read.
+    """
 
     name = "webhook"
 
@@ -41,7 +46,7 @@ class WebhookSink:
             response = self._client.post(
                 self._url,
                 content=json.dumps(event).encode(),
-                headers={"Content-Type": "application/cloudevents+json; charset=utf-8"},
+                headers={"Content-Type": "application/json; charset=utf-8"},
             )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook unreachable: {type(exc).__name__}") from None

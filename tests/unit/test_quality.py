@@ -55,11 +55,11 @@ def test_the_azure_requirements_are_the_locked_runtime_pins() -> None:
 def test_the_locks_name_no_package_index_of_the_machine_they_were_locked_on() -> None:
     """Azure's build resolves requirements.txt from PyPI: a local index or wheel folder in it breaks the deployment."""
     options = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host", "--no-index")
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in ("requirements.txt", "requirements-dev.txt", "infra/checkov-requirements.txt"):
         lines = [line.strip() for line in (ROOT / name).read_text().splitlines()]
         assert [line for line in lines if line.split(" ")[0].split("=")[0] in options or "://" in line] == [], name
     lock = [line for line in (ROOT / "Makefile").read_text().splitlines() if "piptools compile" in line]
-    assert len(lock) == 2 and all("--no-emit-index-url" in line and "--no-emit-find-links" in line for line in lock)
+    assert len(lock) == 3 and all("--no-emit-index-url" in line and "--no-emit-find-links" in line for line in lock)
 
 
 def test_the_committed_openapi_document_is_current() -> None:
