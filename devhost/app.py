@@ -33,6 +33,7 @@ class LocalHost:
         self.graph: Any = None
         self.msa: Any = None
         self.issuer: TokenIssuer | None = None
+        self.portal: Any = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -41,7 +42,10 @@ class LocalHost:
         dev_dir = self.data_dir / "devhost"
         dev_dir.mkdir(exist_ok=True)
         self.issuer = TokenIssuer(dev_dir / "entra-signing-key.pem")
-        standins: list[Any] = [EntraStandIn(self.issuer)]
+        from devhost.portal import DevSignIn, StaticSite
+
+        self.portal = StaticSite()
+        standins: list[Any] = [EntraStandIn(self.issuer), DevSignIn(self.issuer)]
         self.graph = self._graph_standin()
         if self.graph is not None:
             standins.append(self.graph)
@@ -86,6 +90,10 @@ class LocalHost:
     # --- pieces ------------------------------------------------------------------------------
 
     def _functions(self, request: Request) -> Response:
+        # /api/ is the function app; everything else the portal, as a Static Web App with
+        # this function app as its linked backend answers (devhost/portal.py).
+        if not (request.full_path.startswith(("/api/", "/admin/")) or request.full_path == "/api"):
+            return self.portal.handle(request)
         if self.function_host is None:
             return Response.json({"title": "Starting", "status": 503}, 503)
         response: Response = self.function_host.handle(request)
