@@ -37,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    print(f"Competency portal on {host.base_url}/  (sign in as any partner, user or role the local host knows)", flush=True)
     print(f"Competency suite listening on {host.base_url}/api/  (health: {host.base_url}/api/health)", flush=True)
     print(f"MSA sign-in stand-in on {host.tls_base_url}  (data: {host.data_dir})", flush=True)
     print(

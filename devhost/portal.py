@@ -113,7 +113,13 @@ class DevSignIn:
 
         partners = partner_service()
         found: list[dict[str, Any]] = [
-            {"key": "operator", "name": "Program operator", "tenant": self.PROGRAM_TENANT, "roles": ["Program.Operator"], "group": "Program"},
+            {
+                "key": "operator",
+                "name": "Program operator",
+                "tenant": self.PROGRAM_TENANT,
+                "roles": ["Program.Operator"],
+                "group": "Program",
+            },
         ]
         for partner_id in partners.partner_ids():
             partner = partners.get(partner_id)
@@ -163,7 +169,9 @@ class DevSignIn:
         )
         headers = {
             "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
         }

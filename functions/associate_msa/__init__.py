@@ -95,6 +95,7 @@ def _callback(call: Call, params: dict[str, str]) -> func.HttpResponse:
 # The page completes with the token the portal (served from this origin, e.g. a Static Web
 # App with this Function App as its linked backend) keeps in sessionStorage. It only ever
 # writes text (textContent), and removes the code from the address bar and history first.
+PORTAL_ACCOUNT_PAGE = "/#/account"  # the portal's My account page, on the same origin
 TOKEN_KEY = "competency-suite.accessToken"  # noqa: S105 - a storage key, not a secret
 COMPLETE_SCRIPT = (
     "(function(){var f=document.getElementById('flow'),m=document.getElementById('message'),"
@@ -132,9 +133,11 @@ def _page(status: int, title: str, text: str, *, code: str | None = None, state:
             HTML_HEADERS["Content-Security-Policy"] + f"; script-src {_script_hash(COMPLETE_SCRIPT)}; connect-src 'self'"
         )
     body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
-        f'{html.escape(title)}</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">'
-        f'<h1 id="title">{html.escape(title)}</h1><p id="message">{html.escape(text)}</p>{flow}</body></html>'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>'
+        f'{html.escape(title)}</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto"><main>'
+        f'<h1 id="title">{html.escape(title)}</h1><p id="message">{html.escape(text)}</p>'
+        f'<p><a href="{PORTAL_ACCOUNT_PAGE}">Back to the portal</a></p>{flow}</main></body></html>'
     )
     return func.HttpResponse(body, status_code=status, mimetype="text/html", charset="utf-8", headers=headers)
 

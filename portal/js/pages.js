@@ -397,32 +397,35 @@ async function membership(body, ctx) {
 async function alerts(body, ctx) {
   const { alerts: items } = await call('GET', `${p(ctx)}/alerts`);
   const out = el('div');
-  body.append(
-    out,
-    items.length
-      ? table(
-          'Alerts and their delivery',
-          ['Raised', 'Alert', 'Competency', 'Delivery', 'Action'],
-          items.map((a) => [
-            a.raisedAt,
-            el('span', {}, el('strong', { text: a.title }), el('br'), a.detail || ''),
-            `${a.competencyId} ${a.level || ''}`,
-            `${a.delivery.state} (${a.delivery.attempts} attempts)`,
-            ctx.isOperator && a.delivery.state === 'failed'
-              ? el('button', {
-                  type: 'button',
-                  text: 'Retry',
-                  'aria-label': `Retry delivery of ${a.title}`,
-                  onclick: () => attempt(out, async () => {
-                    await call('POST', `${p(ctx)}/alerts/${enc(a.id)}/retry`);
-                    await ctx.refresh();
-                  }),
-                })
-              : '',
-          ]),
-        )
-      : el('p', { text: 'No alerts.' }),
-  );
+  const card = (a) =>
+    el(
+      'article',
+      { class: `alert ${a.delivery.state}` },
+      el('h2', { text: a.title }),
+      a.detail ? el('p', { text: a.detail }) : null,
+      el(
+        'dl',
+        { class: 'facts' },
+        el('dt', { text: 'Raised' }),
+        el('dd', { text: a.raisedAt }),
+        el('dt', { text: 'Competency' }),
+        el('dd', { text: `${a.competencyId}${a.level ? ` (${a.level})` : ''}` }),
+        el('dt', { text: 'Delivery' }),
+        el('dd', { text: `${a.delivery.state}, ${a.delivery.attempts} attempt${a.delivery.attempts === 1 ? '' : 's'}` }),
+      ),
+      ctx.isOperator && a.delivery.state === 'failed'
+        ? el('button', {
+            type: 'button',
+            text: 'Retry delivery',
+            'aria-label': `Retry delivery of ${a.title}`,
+            onclick: () => attempt(out, async () => {
+              await call('POST', `${p(ctx)}/alerts/${enc(a.id)}/retry`);
+              await ctx.refresh();
+            }),
+          })
+        : null,
+    );
+  body.append(out, ...(items.length ? items.map(card) : [el('p', { text: 'No alerts.' })]));
 }
 
 // --- Program (operators) -------------------------------------------------------------------

@@ -85,29 +85,29 @@ function days(a, b) {
   return (Date.parse(b) - Date.parse(a)) / 86400000;
 }
 
-// When each held level lapses if nothing changes: one row per level on a shared time axis.
+// When each held level lapses if nothing changes: one row per level on a shared time axis,
+// the label above its bar (legible at 360 px, where the 600-unit drawing is shown at 60 %).
 export function lapseTimeline(items) {
   const start = today();
   const end = items.reduce((latest, i) => (i.date > latest ? i.date : latest), start);
   const span = Math.max(days(start, end), 30);
   const width = 600;
-  const rowHeight = 28;
-  const left = 150;
-  const height = items.length * rowHeight + 30;
-  const x = (d) => left + ((width - left - 20) * days(start, d)) / span;
+  const rowHeight = 56;
+  const height = items.length * rowHeight + 36;
+  const x = (d) => 10 + ((width - 30) * days(start, d)) / span;
   const rows = items.map((item, i) => {
-    const y = 20 + i * rowHeight;
+    const y = 50 + i * rowHeight;
     return svg(
       'g',
       {},
-      svg('text', { x: 0, y: y + 5, class: 'axis' }, item.label),
-      svg('line', { x1: left, x2: x(item.date), y1: y, y2: y, class: `span ${item.level}` }),
-      svg('circle', { cx: x(item.date), cy: y, r: 5, class: 'lapse' }),
+      svg('text', { x: 10, y: y - 16, class: 'axis' }, `${item.label}: ${item.date}`),
+      svg('line', { x1: 10, x2: x(item.date), y1: y, y2: y, class: `span ${item.level}` }),
+      svg('circle', { cx: x(item.date), cy: y, r: 9, class: 'lapse' }),
     );
   });
   const axis = [
-    svg('text', { x: left, y: height - 4, class: 'axis' }, start),
-    svg('text', { x: width - 20, y: height - 4, class: 'axis', 'text-anchor': 'end' }, end),
+    svg('text', { x: 10, y: height - 4, class: 'axis' }, `today ${start}`),
+    svg('text', { x: width - 10, y: height - 4, class: 'axis', 'text-anchor': 'end' }, end),
   ];
   const description = items.map((i) => `${i.label} lapses on ${i.date}`).join('; ');
   return svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `When held levels lapse: ${description}`, class: 'chart' }, rows, axis);
@@ -116,11 +116,11 @@ export function lapseTimeline(items) {
 // Progress over time: each competency's level, night by night (none, silver, gold).
 export function historyChart(name, points) {
   const width = 600;
-  const height = 120;
-  const left = 50;
+  const height = 150;
+  const left = 80;
   const rank = { none: 0, silver: 1, gold: 2 };
   const x = (i) => left + ((width - left - 10) * i) / Math.max(points.length - 1, 1);
-  const y = (level) => height - 25 - rank[level] * 40;
+  const y = (level) => height - 35 - rank[level] * 45;
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p.level)}`).join(' ');
   const changes = points.filter((p, i) => i === 0 || p.level !== points[i - 1].level).map((p) => `${p.date}: ${p.level}`);
   return svg(
