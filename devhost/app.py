@@ -92,7 +92,7 @@ class LocalHost:
     def _functions(self, request: Request) -> Response:
         # /api/ is the function app; everything else the portal, as a Static Web App with
         # this function app as its linked backend answers (devhost/portal.py).
-        if not (request.full_path.startswith(("/api/", "/admin/")) or request.full_path == "/api"):
+        if request.full_path.lstrip("/").split("/", 1)[0].lower() not in ("api", "admin"):
             return self.portal.handle(request)
         if self.function_host is None:
             return Response.json({"title": "Starting", "status": 503}, 503)

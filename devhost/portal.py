@@ -17,10 +17,10 @@ import json
 import mimetypes
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from devhost.entra import TokenIssuer
-from devhost.standin import Request, Response
+from devhost.standin import Request, Response, local_only
 
 PORTAL_DIR = Path(__file__).resolve().parent.parent / "portal"
 SIGN_IN_PREFIX = "/_dev/signin"
@@ -61,17 +61,6 @@ class StaticSite:
         return Response(status, {**self.headers, "Content-Type": "application/problem+json"}, json.dumps(body).encode())
 
 
-def _is_loopback_request(request: Request) -> bool:
-    """Addressed to a loopback name, and from a loopback page when a browser says where from."""
-
-    def loopback(url: str) -> bool:
-        host = urlsplit(url).hostname or ""
-        return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
-
-    origin = request.headers.get("origin")
-    return loopback("//" + request.headers.get("host", "")) and (origin is None or loopback(origin))
-
-
 class DevSignIn:
     """``GET /_dev/signin``: who to be; ``POST``: mint that token and return to the portal.
 
@@ -86,8 +75,9 @@ class DevSignIn:
         self.issuer = issuer
 
     def handle(self, request: Request) -> Response:
-        if not _is_loopback_request(request):
-            return Response.json({"error": "forbidden", "error_description": "The development sign-in answers on loopback only."}, 403)
+        refused = local_only(request)  # for whoever sits at this machine, whatever address the host binds
+        if refused is not None:
+            return refused
         if request.method == "GET" and request.path == "/":
             return self._page(self._identities())
         if request.method == "POST" and request.path == "/":

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, sync_playwright
 
 from shared.domain.alert_rules import RENEWAL_AT_RISK_TITLE
 from tests.e2e.conftest import Api
@@ -40,7 +40,12 @@ def new_page(browser: Browser) -> Page:
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.on("pageerror", lambda error: PAGE_ERRORS.append(f"{page.url}: {error}"))
-    page.on("console", lambda m: "Content Security Policy" in m.text and PAGE_ERRORS.append(f"{page.url}: {m.text}"))
+
+    def console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            PAGE_ERRORS.append(f"{page.url}: {message.text}")
+
+    page.on("console", console)
     return page
 
 

@@ -14,7 +14,7 @@ from devhost.standin import Request
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def get(path: str, method: str = "GET", headers: dict[str, str] | None = None) -> Request:
+def get(path: str, method: str = "GET", headers: dict[str, str] | None = None, client: str = "127.0.0.1") -> Request:
     return Request(
         method=method,
         path=path,
@@ -23,6 +23,7 @@ def get(path: str, method: str = "GET", headers: dict[str, str] | None = None) -
         body=b"",
         base_url="http://localhost:7071",
         full_path=path,
+        client=client,
     )
 
 
