@@ -149,7 +149,7 @@ class DevSignIn:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<title>Sign in (local host)</title>"
             "<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:1em auto;padding:0 1em}"
-            "ul{list-style:none;padding:0}li{margin:.4em 0}fieldset{margin:1em 0}"
+            "ul{list-style:none;padding:0}li{margin:.4em 0;overflow-wrap:anywhere}fieldset{margin:1em 0;min-width:0}"
             "button{font-size:1em;padding:.5em 1.2em}</style></head><body><main>"
             "<h1>Sign in to the competency portal</h1>"
             "<p>This page belongs to the local host only: it signs you in as any partner, user or role the "
