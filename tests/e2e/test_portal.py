@@ -8,9 +8,10 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, Route, sync_playwright
 
 from shared.domain.alert_rules import RENEWAL_AT_RISK_TITLE
 from tests.e2e.conftest import Api
@@ -195,4 +196,36 @@ def test_the_life_cycle_through_the_portal(api: Api, browser: Browser) -> None:
     assert "Correlation id" in operator.locator(".problem").inner_text()
     open_page(operator, "Alerts")
     check(operator, "alerts-operator")
+    assert PAGE_ERRORS == []
+
+
+def test_in_azure_the_portal_signs_in_through_msal_js(api: Api, browser: Browser) -> None:
+    """With the config.json a deployment writes, Sign in goes to Entra ID's authorize endpoint
+    (authorization code with PKCE) for the API's scope, back to the portal's own origin."""
+    client_id = str(uuid.uuid4())
+    config = {
+        "signIn": "msal",
+        "clientId": client_id,
+        "authority": "https://login.microsoftonline.com/organizations",
+        "scopes": ["api://competency-suite/user_impersonation"],
+    }
+    page = new_page(browser)
+    page.route("**/config.json", lambda route: route.fulfill(content_type="application/json", body=json.dumps(config)))
+    authorize: list[str] = []
+
+    def entra(route: Route) -> None:  # no Entra ID here: record where the browser was sent
+        authorize.append(route.request.url)
+        route.fulfill(content_type="text/html", body="<!doctype html><title>Entra ID</title>")
+
+    page.route("https://login.microsoftonline.com/**", entra)
+    page.goto(api.host.base_url + "/")
+    page.get_by_role("button", name="Sign in").first.click()
+    page.wait_for_url("https://login.microsoftonline.com/**")
+    [url] = authorize
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?")
+    assert query["client_id"] == [client_id] and query["response_type"] == ["code"]
+    assert query["code_challenge_method"] == ["S256"] and query["prompt"] == ["select_account"]
+    assert "api://competency-suite/user_impersonation" in query["scope"][0].split()
+    assert query["redirect_uri"] == [api.host.base_url + "/"]
     assert PAGE_ERRORS == []
