@@ -103,7 +103,7 @@ async function history(ctx, evaluation) {
           date: n.date,
           level: ((n.competencies || []).find((x) => x.competencyId === c.competencyId) || {}).achievedLevel || 'none',
         }));
-        return el('figure', {}, historyChart(c.name, points), el('figcaption', { text: `${c.name}: level per night` }));
+        return el('figure', {}, historyChart(c.name, points), el('figcaption', { text: `${c.name}: level per night, ${points[0].date} to ${points[points.length - 1].date}` }));
       });
     return section('Progress over time', charts.length ? charts : el('p', { text: 'No level has been held in this period.' }));
   } catch (error) {
@@ -146,8 +146,8 @@ async function competencies(body, ctx) {
     section(
       'When held levels lapse',
       held.length === 0 ? el('p', { text: 'No level is held yet.' }) : null,
-      dated.length ? el('figure', {}, lapseTimeline(dated), el('figcaption', { text: 'If nothing changes, each held level lapses on the date marked.' })) : null,
-      held.length ? el('ul', {}, lapses.map((l) => el('li', { text: l.date ? `${l.label}: lapses on ${l.date}` : `${l.label}: does not lapse on its own` }))) : null,
+      dated.length ? el('figure', {}, lapseTimeline(dated), el('figcaption', { text: 'If nothing changes, each held level is held until the day marked, and lapses the day after.' })) : null,
+      held.length ? el('ul', {}, lapses.map((l) => el('li', { text: l.date ? `${l.label}: held until ${l.date} (last day)` : `${l.label}: does not lapse on its own` }))) : null,
     ),
   );
   const chart = await history(ctx, evaluation);
@@ -270,7 +270,7 @@ async function users(body, ctx) {
           out.replaceChildren(view);
           view.replaceChildren(importProgress(state));
           while (state.state === 'running') {
-            await sleep(500);
+            await sleep(1000);
             state = await call('GET', `${p(ctx)}/imports/${enc(state.importId)}`);
             view.replaceChildren(importProgress(state));
           }

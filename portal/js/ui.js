@@ -100,7 +100,7 @@ export function lapseTimeline(items) {
     return svg(
       'g',
       {},
-      svg('text', { x: 10, y: y - 16, class: 'axis' }, `${item.label}: ${item.date}`),
+      svg('text', { x: 10, y: y - 16, class: 'axis' }, `${item.label}: last day ${item.date}`),
       svg('line', { x1: 10, x2: x(item.date), y1: y, y2: y, class: `span ${item.level}` }),
       svg('circle', { cx: x(item.date), cy: y, r: 9, class: 'lapse' }),
     );
@@ -109,7 +109,7 @@ export function lapseTimeline(items) {
     svg('text', { x: 10, y: height - 4, class: 'axis' }, `today ${start}`),
     svg('text', { x: width - 10, y: height - 4, class: 'axis', 'text-anchor': 'end' }, end),
   ];
-  const description = items.map((i) => `${i.label} lapses on ${i.date}`).join('; ');
+  const description = items.map((i) => `${i.label} held until ${i.date}`).join('; ');
   return svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `When held levels lapse: ${description}`, class: 'chart' }, rows, axis);
 }
 
@@ -128,6 +128,7 @@ export function historyChart(name, points) {
     { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${name} over time: ${changes.join(', ')}`, class: 'chart' },
     ['none', 'silver', 'gold'].map((l) => svg('text', { x: 0, y: y(l) + 4, class: 'axis' }, l)),
     svg('path', { d: path, class: 'history' }),
+    points.map((pt, i) => svg('circle', { cx: x(i), cy: y(pt.level), r: 5, class: 'night' })),
     points.length ? svg('text', { x: left, y: height - 4, class: 'axis' }, points[0].date) : null,
     points.length ? svg('text', { x: width - 10, y: height - 4, class: 'axis', 'text-anchor': 'end' }, points[points.length - 1].date) : null,
   );

@@ -150,8 +150,13 @@ def test_the_life_cycle_through_the_portal(api: Api, browser: Browser) -> None:
     assert cloud.locator("h3", has_text="Silver: met").count() == 1
     assert "Ada Lovelace" in cloud.locator(".spof").inner_text()  # she alone holds the level
     assert "To reach gold" in cloud.inner_text()
-    assert admin.locator("text=Cloud Platform silver: lapses on").count() == 1
+    assert admin.locator("text=Cloud Platform silver: held until").count() == 1
     assert (admin.locator("h2:text-is('Progress over time')").count() == 1) == history_exists
+    if history_exists:  # the chart's text twin says when Cloud Platform became silver
+        assert "Cloud Platform over time" in (
+            admin.locator("svg[aria-label^='Cloud Platform over time']").get_attribute("aria-label") or ""
+        )
+        assert "silver" in (admin.locator("svg[aria-label^='Cloud Platform over time']").get_attribute("aria-label") or "")
     check(admin, "competencies-silver")
 
     # The admin buys silver.
