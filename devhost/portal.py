@@ -69,7 +69,7 @@ class DevSignIn:
     """
 
     prefix = SIGN_IN_PREFIX
-    PROGRAM_TENANT = "program"
+    PROGRAM_TENANT = "00000000-0000-0000-0000-0000000f7a11"  # the program's own tenant, as in the README's examples
 
     def __init__(self, issuer: TokenIssuer) -> None:
         self.issuer = issuer

@@ -212,7 +212,7 @@ def test_in_azure_the_portal_signs_in_through_msal_js(api: Api, browser: Browser
         "signIn": "msal",
         "clientId": client_id,
         "authority": "https://login.microsoftonline.com/organizations",
-        "scopes": ["api://competency-suite/user_impersonation"],
+        "scopes": ["api://competency-suite/access_as_user"],
     }
     page = new_page(browser)
     page.route("**/config.json", lambda route: route.fulfill(content_type="application/json", body=json.dumps(config)))
@@ -231,6 +231,6 @@ def test_in_azure_the_portal_signs_in_through_msal_js(api: Api, browser: Browser
     assert url.startswith("https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?")
     assert query["client_id"] == [client_id] and query["response_type"] == ["code"]
     assert query["code_challenge_method"] == ["S256"] and query["prompt"] == ["select_account"]
-    assert "api://competency-suite/user_impersonation" in query["scope"][0].split()
+    assert "api://competency-suite/access_as_user" in query["scope"][0].split()
     assert query["redirect_uri"] == [api.host.base_url + "/"]
     assert PAGE_ERRORS == []
