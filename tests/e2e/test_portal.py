@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, Route, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, Route, expect, sync_playwright
 
 from shared.domain.alert_rules import RENEWAL_AT_RISK_TITLE
 from tests.e2e.conftest import Api
@@ -130,7 +130,7 @@ def test_the_life_cycle_through_the_portal(api: Api, browser: Browser) -> None:
     employee.fill("input[name=loginHint]", f"ada-{uuid.uuid4().hex[:6]}@outlook.example")
     employee.get_by_role("button", name="Link my Microsoft account").click()
     employee.wait_for_url(f"{base}/api/msa/callback*")
-    employee.wait_for_function("() => document.getElementById('title').textContent !== 'Finishing the link'")
+    expect(employee.locator("#title")).not_to_have_text("Finishing the link")
     assert "is linked" in employee.inner_text("body")
     check(employee, "msa-callback")
     employee.get_by_role("link", name="Back to the portal").click()
