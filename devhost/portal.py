@@ -79,12 +79,13 @@ class DevSignIn:
         if refused is not None:
             return refused
         if request.method == "GET" and request.path == "/":
-            return self._page(self._identities())
+            return self._page(self._identities(request.arg("partner") or ""))
         if request.method == "POST" and request.path == "/":
             choice = request.form().get("identity", "")
-            identity = next((i for i in self._identities() if i["key"] == choice), None)
+            shown = choice.split(":")[1] if choice.startswith("user:") and choice.count(":") == 2 else ""
+            identity = next((i for i in self._identities(shown) if i["key"] == choice), None)
             if identity is None:
-                return self._page(self._identities(), error="Choose who to sign in as.", status=400)
+                return self._page(self._identities(shown), error="Choose who to sign in as.", status=400)
             token = self.issuer.mint(
                 base_url=request.base_url,
                 tenant_id=identity["tenant"],
@@ -97,7 +98,9 @@ class DevSignIn:
             return Response(303, {"Location": f"/#{fragment}", "Cache-Control": "no-store"})
         return Response.json({"error": "not_found"}, 404)
 
-    def _identities(self) -> list[dict[str, Any]]:
+    def _identities(self, users_of: str) -> list[dict[str, Any]]:
+        """The operator, every partner's admin, and the active users of the partner ``users_of``
+        (one partner's at a time, so the page stays small whatever the store holds)."""
         from shared.services.partners import partner_service
         from shared.services.users import users_service
 
@@ -116,6 +119,9 @@ class DevSignIn:
             group = f"{partner.display_name} ({partner_id})"
             common = {"tenant": partner.tenant_id, "partner": partner_id, "group": group}
             found.append({"key": f"admin:{partner_id}", "name": f"Admin of {partner.display_name}", "roles": ["Partner.Admin"], **common})
+            if partner_id != users_of:
+                found.append({"key": "", "name": "", "roles": [], "users_link": partner_id, **common})
+                continue
             for user in users_service().list_users(partner_id)["users"]:
                 if user["status"] != "active":
                     continue
@@ -134,6 +140,11 @@ class DevSignIn:
     def _page(self, identities: list[dict[str, Any]], *, error: str = "", status: int = 200) -> Response:
         groups: dict[str, list[str]] = {}
         for i, identity in enumerate(identities):
+            if identity.get("users_link"):
+                groups.setdefault(identity["group"], []).append(
+                    f'<li><a href="{SIGN_IN_PREFIX}/?partner={quote(identity["users_link"])}">Show its users</a></li>'
+                )
+                continue
             roles = ", ".join(identity["roles"]) or "member"
             checked = " checked" if i == 0 else ""
             groups.setdefault(identity["group"], []).append(

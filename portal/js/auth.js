@@ -48,7 +48,8 @@ export async function initAuth() {
 
 export function signIn() {
   if (config.signIn === 'local') {
-    location.assign(`${config.signInUrl}/`);
+    const partner = sessionStorage.getItem(PARTNER_KEY);
+    location.assign(`${config.signInUrl}/${partner ? `?partner=${encodeURIComponent(partner)}` : ''}`);
   } else {
     msalApp.loginRedirect({ scopes: config.scopes, prompt: 'select_account' });
   }

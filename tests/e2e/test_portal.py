@@ -55,7 +55,10 @@ def sign_in(page: Page, base_url: str, identity: str) -> None:
     page.goto(base_url + "/")
     page.get_by_role("button", name="Sign in").first.click()
     page.wait_for_url("**/_dev/signin/")
-    check(page, "sign-in")
+    if identity.startswith("user:"):  # one partner's users at a time
+        page.click(f"a[href$='?partner={identity.split(':')[1]}']")
+        page.wait_for_url("**/_dev/signin/?partner=*")
+    check(page, "sign-in", full_page=False)  # it lists every partner of the test session
     page.check(f"input[value='{identity}']")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("main h1")
@@ -67,9 +70,9 @@ def open_page(page: Page, title: str) -> None:
     page.wait_for_selector("#view .page:not([aria-busy])")
 
 
-def check(page: Page, name: str) -> None:
+def check(page: Page, name: str, *, full_page: bool = True) -> None:
     """No axe-core violation, nothing wider than 360 px, and a screenshot of the page."""
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
     if not page.evaluate("() => !!window.axe"):
         # Through the debugging protocol, so the page keeps its own Content-Security-Policy.
         page.evaluate(AXE.read_text() + "\n;true")
