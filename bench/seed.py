@@ -3,6 +3,7 @@ sides), achievements (some expired, some expiring), performance figures."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ NOW = datetime(2026, 11, 25, 2, tzinfo=UTC)
 
 
 def partner_documents(
-    catalog: Catalog, index: int, employees: int, achievements_per: int, rng: random.Random
+    catalog: Catalog, index: int, employees: int, achievements_per: int, rng: random.Random, months: int = 14
 ) -> dict[str, list[dict[str, Any]]]:
     """Documents by partition key for one partner (its own partition and its people's MSAs)."""
     partner_id = f"bench-{index:05d}"
@@ -83,10 +84,10 @@ def partner_documents(
                 ).to_doc()
             )
     for comp in catalog.competencies:
-        # Monthly figures of the metrics the competency's requirements use, for 14 months.
+        # Monthly figures of the metrics the competency's requirements use (14 months by default).
         metrics = sorted({r.kind for lv in comp.levels for p in lv.paths for r in p.requirements if not r.is_skill})
         for metric in metrics:
-            for month in range(14):
+            for month in range(months):
                 as_of = TODAY - timedelta(days=30 * month + 5)
                 docs[pk].append(
                     MetricDoc(
@@ -102,17 +103,45 @@ def partner_documents(
 
 
 def seed(
-    store: DocumentStore, catalog: Catalog, *, partners: int, employees: int, achievements_per: int, seed: int = 7, first: int = 0
+    store: DocumentStore,
+    catalog: Catalog,
+    *,
+    partners: int,
+    employees: int,
+    achievements_per: int,
+    seed: int = 7,
+    first: int = 0,
+    months: int = 14,
 ) -> list[str]:
     rng = random.Random(seed + first)
     ids = []
     bulk = getattr(store, "upsert_many", None)
     for index in range(first, first + partners):
-        for pk, documents in partner_documents(catalog, index, employees, achievements_per, rng).items():
+        for pk, documents in partner_documents(catalog, index, employees, achievements_per, rng, months).items():
             if bulk is not None:
                 bulk(pk, documents)
             else:
                 for doc in documents:
                     store.upsert(pk, doc)
         ids.append(f"bench-{index:05d}")
+    return ids
+
+
+def seed_many(store: DocumentStore, catalog: Catalog, *, partners: int, first: int = 0, employees: int = 5) -> list[str]:
+    """Many small partners fast (the partner-count scaling curve): one generated partner's own
+    partition, copied under each new partner id (the evaluation reads only that partition)."""
+    template_id = "bench-tmpl00"
+    docs = partner_documents(catalog, 0, employees, 2, random.Random(7), months=2)[partner_pk("bench-00000")]
+    text = json.dumps(docs).replace("bench-00000", template_id)
+    ids = [f"bench-{index:06d}" for index in range(first, first + partners)]
+    clone = getattr(store, "clone_partition", None)
+    if clone is None:
+        for partner_id in ids:
+            for doc in json.loads(text.replace(template_id, partner_id)):
+                store.upsert(partner_pk(partner_id), doc)
+        return ids
+    for doc in json.loads(text):
+        store.upsert(partner_pk(template_id), doc)
+    for start in range(0, len(ids), 5000):
+        clone(partner_pk(template_id), template_id, ids[start : start + 5000])
     return ids

@@ -151,8 +151,12 @@ class SqliteDocumentStore:
 
     def upsert_many(self, partition_key: str, docs: Sequence[Document]) -> None:
         """Many upserts in one transaction (seeding and benchmarks; not part of the port)."""
+        self.upsert_across([(partition_key, doc) for doc in docs])
+
+    def upsert_across(self, items: Sequence[tuple[str, Document]]) -> None:
+        """Upserts into several partitions in one transaction (seeding and benchmarks)."""
         rows = []
-        for doc in docs:
+        for partition_key, doc in items:
             body = self._prepare(partition_key, doc)
             rows.append((partition_key, body["id"], body.get("type"), uuid.uuid4().hex, self._encode(body)))
         with self._lock:
@@ -164,6 +168,23 @@ class SqliteDocumentStore:
                 rows,
             )
             self._db.execute("COMMIT")
+
+    def clone_partition(self, partition_key: str, token: str, replacements: Sequence[str]) -> None:
+        """Copies of one partition with ``token`` replaced in keys, ids and bodies, each with
+        fresh ETags, in one transaction, then checkpointed (seeding many partners for
+        benchmarks; not the port)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            for value in replacements:
+                cursor = self._db.execute(
+                    "INSERT OR REPLACE INTO documents (pk, id, type, etag, body) "
+                    "SELECT replace(pk, ?1, ?2), replace(id, ?1, ?2), type, lower(hex(randomblob(16))), replace(body, ?1, ?2) "
+                    "FROM documents WHERE pk = ?3",
+                    (token, value, partition_key),
+                )
+                self.stats.writes += cursor.rowcount
+            self._db.execute("COMMIT")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # not left to the next small write
 
     def replace(self, partition_key: str, doc: Document, *, if_match: str | None = None) -> Stored:
         body = self._prepare(partition_key, doc)

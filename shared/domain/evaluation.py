@@ -494,7 +494,9 @@ def _evaluate_competency(
     lapse_dates = [d for d in (lv.lapses_on for lv in watched) if d is not None and d != _NEVER]
     earliest = min(lapse_dates) - timedelta(days=1) if lapse_dates else None  # the last day met, as expiresOn
     horizon = on + timedelta(days=window_days)
-    held_level = next((lv for lv in levels if lv.level == held), None)
+    # The level held, or achieved now when none is held yet: the first evaluation of a partner
+    # sees the same risk as every later one (held levels are the previous achieved ones).
+    held_level = next((lv for lv in levels if lv.level == (held if held != "none" else achieved)), None)
     at_risk = held_level is not None and (not held_level.met or (held_level.lapses_on is not None and held_level.lapses_on <= horizon))
 
     # Who the held (or achieved) level depends on: single points of failure and expiring holds.

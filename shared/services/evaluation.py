@@ -76,38 +76,33 @@ class PartnerInputs:
         """Parse the one query's documents. Achievements and figures are the bulk: they go
         straight into the engine's records (validated when the feeds wrote them), not
         through a model per document."""
-        by_type: dict[str, list[Stored]] = {}
-        for stored in documents:
-            by_type.setdefault(stored.body.get("type", ""), []).append(stored)
         day = date.fromisoformat
         instant = datetime.fromisoformat
         inputs = cls(partner_id)
-        inputs.users = [Employee(d.body["userId"], d.body["displayName"], d.body.get("status", "active")) for d in by_type.get("user", ())]
-        inputs.mirrors = [
-            Mirror(
-                b["msaId"],
-                b["userId"],
-                b["state"],
-                instant(at) if (at := b.get("linkedAt")) else None,
-                b.get("severedToPartnerId"),
-            )
-            for b in (d.body for d in by_type.get("msaMirror", ()))
-        ]
-        inputs.achievements = [
-            engine.Achievement(
-                b["msaId"], b["kind"], b["code"], day(b["earnedOn"]), day(x) if (x := b.get("expiresOn")) else None, b.get("title")
-            )
-            for b in (d.body for d in by_type.get("achievement", ()))
-        ]
-        inputs.metrics = [
-            engine.MetricFigure(b["metric"], b["competencyId"], day(b["asOf"]), float(b["value"]))
-            for b in (d.body for d in by_type.get("metric", ()))
-        ]
-        inputs.overrides = [OverrideDoc.from_doc(d.body) for d in by_type.get("override", ())]
-        for d in by_type.get("subscription", ()):
-            inputs.subscription = SubscriptionDoc.from_doc(d.body)
-        for d in by_type.get("evaluation", ()):
-            inputs.latest = EvaluationDoc.from_doc(d.body)
+        users, mirrors, achievements, metrics = inputs.users, inputs.mirrors, inputs.achievements, inputs.metrics
+        achievement, metric = engine.Achievement, engine.MetricFigure
+        # One pass, the bulk types first (the order within each type is the query's).
+        for stored in documents:
+            b = stored.body
+            kind = b.get("type")
+            if kind == "achievement":
+                expires = b.get("expiresOn")
+                achievements.append(
+                    achievement(b["msaId"], b["kind"], b["code"], day(b["earnedOn"]), day(expires) if expires else None, b.get("title"))
+                )
+            elif kind == "metric":
+                metrics.append(metric(b["metric"], b["competencyId"], day(b["asOf"]), float(b["value"])))
+            elif kind == "user":
+                users.append(Employee(b["userId"], b["displayName"], b.get("status", "active")))
+            elif kind == "msaMirror":
+                at = b.get("linkedAt")
+                mirrors.append(Mirror(b["msaId"], b["userId"], b["state"], instant(at) if at else None, b.get("severedToPartnerId")))
+            elif kind == "override":
+                inputs.overrides.append(OverrideDoc.from_doc(b))
+            elif kind == "subscription":
+                inputs.subscription = SubscriptionDoc.from_doc(b)
+            elif kind == "evaluation":
+                inputs.latest = EvaluationDoc.from_doc(b)
         return inputs
 
     def subscription_rules(self) -> membership_rules.Subscription | None:
@@ -138,13 +133,27 @@ class PartnerInputs:
 
     def held_levels(self, on: date) -> dict[str, str]:
         """Levels the partner holds per competency: achieved last time, or subscribed."""
-        latest = engine.achieved_levels(self.latest.evaluation if self.latest else None)
-        held = {competency_id: level for competency_id, level in latest.items() if level != "none"}
-        if self.subscription is not None and on <= self.subscription.expires_on:
-            for competency_id, level in self.subscription.competencies.items():
-                if LEVEL_RANK.get(level, 0) > LEVEL_RANK[held.get(competency_id, "none")]:
-                    held[competency_id] = level
-        return held
+        return held_levels(self.latest.evaluation if self.latest else None, self.subscription, on)
+
+
+def held_levels(latest: Mapping[str, Any] | None, subscription: SubscriptionDoc | None, on: date) -> dict[str, str]:
+    """Levels held per competency: achieved by the ``latest`` evaluation, or subscribed."""
+    held = {competency_id: level for competency_id, level in engine.achieved_levels(latest).items() if level != "none"}
+    if subscription is not None and on <= subscription.expires_on:
+        for competency_id, level in subscription.competencies.items():
+            if LEVEL_RANK.get(level, 0) > LEVEL_RANK[held.get(competency_id, "none")]:
+                held[competency_id] = level
+    return held
+
+
+def _reusable_held(used: Mapping[str, str], following: Mapping[str, str], achieved: Mapping[str, str]) -> bool:
+    """Whether the next night, holding ``following``, computes what holding ``used`` did: a
+    competency's held level is unchanged, or was none and becomes the one achieved (the engine
+    treats an achieved level with none held as held)."""
+    return all(
+        following.get(c, "none") == used.get(c, "none") or (used.get(c, "none") == "none" and following.get(c) == achieved.get(c))
+        for c in {*used, *following}
+    )
 
 
 class Change(NamedTuple):
@@ -196,11 +205,12 @@ class EvaluationService:
         documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
         return PartnerInputs.from_documents(partner_id, documents)
 
-    def _fingerprint(self, documents: Sequence[Stored]) -> str:
-        """Changes whenever any input document is written (ETags), the catalog or the window."""
-        own = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type, DESIGNATION_RESULT_TYPE)
-        parts = sorted(f"{d.body.get('id')}:{d.etag}" for d in documents if d.body.get("type") not in own)
-        parts.append(f"catalog:{self._catalog.catalog_version}:{self._catalog.digest}:window:{self._window}")
+    def _fingerprint(self, inputs: list[str], held: Mapping[str, str]) -> str:
+        """Changes whenever any input document is written (``inputs``: their ids and ETags),
+        the catalog or the window, or the held levels (an input: the levels the latest
+        evaluation achieved)."""
+        parts = sorted(inputs)
+        parts.append(f"catalog:{self._catalog.catalog_version}:{self._catalog.digest}:window:{self._window}:held:{sorted(held.items())}")
         if self._designations is not None:
             parts.append(f"designations:{self._designations.digest}")
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
@@ -208,14 +218,26 @@ class EvaluationService:
     def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
         pk = partner_pk(partner_id)
         documents = self._store.query(pk, types=list(EVALUATION_INPUT_TYPES))
-        latest = next((d.body for d in documents if d.body.get("type") == EvaluationDoc.doc_type), None)
-        stamp = next((d.body for d in documents if d.body.get("type") == EvaluationStampDoc.doc_type), None)
+        latest = stamp = sub = None
+        inputs_seen: list[str] = []  # one pass: the fingerprint's parts and the three documents of note
+        for d in documents:
+            body = d.body
+            kind = body.get("type")
+            if kind == EvaluationDoc.doc_type:
+                latest = body
+            elif kind == EvaluationStampDoc.doc_type:
+                stamp = body
+            elif kind != DESIGNATION_RESULT_TYPE:  # the designations' own result is not an input
+                if kind == SubscriptionDoc.doc_type:
+                    sub = body
+                inputs_seen.append(f"{body.get('id')}:{d.etag}")
         if run_key and latest is not None and stamp is not None and stamp.get("sourceMessageId") == run_key:
             return {**latest["evaluation"], "evaluatedAt": stamp["evaluatedAt"]}  # a redelivered message
         at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
         on = at.date()
-        fingerprint = self._fingerprint(documents)
-        if latest is not None and latest.get("fingerprint") == fingerprint:
+        if latest is not None and latest.get("fingerprint") == self._fingerprint(
+            inputs_seen, held_levels(latest["evaluation"], SubscriptionDoc.from_doc(sub) if sub else None, on)
+        ):
             confirmed_on = date.fromisoformat(str((stamp or latest["evaluation"])["evaluatedAt"])[:10])
             if confirmed_on <= on < date.fromisoformat(latest.get("stableUntil") or "0001-01-01"):
                 # Nothing changed since, and no date that matters was crossed: the result is
@@ -226,6 +248,10 @@ class EvaluationService:
                 return {**latest["evaluation"], "evaluatedAt": iso(at)}
         inputs = PartnerInputs.from_documents(partner_id, documents)
         evaluation, stable_until = self.compute(inputs, at)
+        # Reusable tomorrow only if tomorrow's held levels (these achieved ones) compute the same.
+        used, following = inputs.held_levels(on), held_levels(evaluation, inputs.subscription, on)
+        reusable = _reusable_held(used, following, engine.achieved_levels(evaluation))
+        fingerprint = self._fingerprint(inputs_seen, following if reusable else used)
         previous = inputs.latest.evaluation if inputs.latest else None
         subscription = inputs.subscription_rules()
         # One rule for GET membership and the at-risk alert: membership.renewal_risks.
