@@ -163,38 +163,35 @@ def _count_sent(c: bootstrap.Container) -> list[tuple[str, int]]:
 
 
 def by_partners(data_dir: Path, sizes: list[int], *, sample: int, repeats: int, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Per-partner cost as the store grows: one store filled to each size in turn; at each
-    size the first evaluation of ``sample`` of the partners just added (spread over them),
-    the best of ``repeats`` disjoint samples."""
+    """Per-partner cost by store size: one store per size, filled first; then, in turns so
+    that every size sees the same machine load, the first evaluation of ``sample`` partners
+    spread over each store, the best of ``repeats`` disjoint samples per size."""
     from bench.seed import seed_many
     from shared.services.evaluation import evaluation_service
 
-    c = _container(data_dir)
-    service = evaluation_service(c)
-    ids: list[str] = []
-    curve: dict[str, Any] = {}
+    stores = []
     for size in sizes:
+        c = bootstrap.Container(Settings(data_dir=data_dir / f"partners-{size}"))  # side by side: not the global one
         started = time.perf_counter()
-        new = seed_many(c.store, c.catalog, partners=size - len(ids), first=len(ids))
-        ids += new
-        seeded = time.perf_counter() - started
-        step = len(new) // sample
-        best = float("inf")
-        for r in range(repeats):
-            chosen = new[r::step][:sample]
+        ids = seed_many(c.store, c.catalog, partners=size)
+        progress(f"{size} partners seeded in {time.perf_counter() - started:.1f} s")
+        stores.append((size, c, evaluation_service(c), ids[:: len(ids) // (sample * repeats)]))
+    best = {size: float("inf") for size in sizes}
+    for r in range(repeats):
+        for size, _c, service, spread in stores:
+            chosen = spread[r::repeats][:sample]
             started = time.perf_counter()
             for partner_id in chosen:
                 service.evaluate_partner(partner_id, evaluated_at=NOW)
-            best = min(best, (time.perf_counter() - started) / len(chosen))
-        curve[str(size)] = {"ms_per_partner": round(1000 * best, 3), "seed_s": round(seeded, 1)}
-        progress(f"{size} partners: {curve[str(size)]['ms_per_partner']} ms per partner (seeded in {seeded:.1f} s)")
-    c.close()
-    bootstrap.reset()
-    costs = [v["ms_per_partner"] for v in curve.values()]
+            best[size] = min(best[size], (time.perf_counter() - started) / len(chosen))
+    for _, c, _, _ in stores:
+        c.close()
+    curve = {str(size): {"ms_per_partner": round(1000 * best[size], 3)} for size in sizes}
+    progress("per-partner cost: " + ", ".join(f"{size} partners {curve[str(size)]['ms_per_partner']} ms" for size in sizes))
     return {
         "by_partners": curve,
         "partners_sample": sample,
-        "per_partner_cost_ratio_largest_to_smallest": round(costs[-1] / costs[0], 2),
+        "per_partner_cost_ratio_largest_to_smallest": round(best[sizes[-1]] / best[sizes[0]], 3),
     }
 
 
