@@ -68,7 +68,7 @@ def main() -> int:
         results["scaling"] = evaluation.per_partner_cost(work / "scaling", [10, 100, 1000], repeats=3 if quick else 10, progress=progress)
         progress("scaling in partners")
         sizes = [1000, 10000] if quick else [1000, 10000, 100000]
-        results["scaling"] |= evaluation.by_partners(work / "partners", sizes, sample=300, repeats=3, progress=progress)
+        results["scaling"] |= evaluation.by_partners(work / "partners", sizes, sample=100 if quick else 300, repeats=3, progress=progress)
         if not args.skip_cosmos:
             from tests.servers import cosmos_server
 
