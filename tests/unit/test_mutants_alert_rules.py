@@ -33,7 +33,9 @@ def skill(contributors: list[str], met: bool = True) -> dict[str, Any]:
     return req("people", "certifiedIndividuals", met, contributors, required=1, current=len(contributors))
 
 
-def competency(cid: str, achieved: str, silver: list[dict[str, Any]], gold: list[dict[str, Any]], name: str | None = None) -> dict[str, Any]:
+def competency(
+    cid: str, achieved: str, silver: list[dict[str, Any]], gold: list[dict[str, Any]], name: str | None = None
+) -> dict[str, Any]:
     out = {
         "competencyId": cid,
         "achievedLevel": achieved,
@@ -157,11 +159,59 @@ def test_a_performance_shortfall_is_the_cause_when_nobody_stopped_counting() -> 
     ]
 
 
+def test_a_gold_shortfall_is_read_from_the_gold_level_once_per_requirement() -> None:
+    gold_before = [req("rev", "revenueUsd", True, current=9, required=8)]
+    short = req("rev", "revenueUsd", False, current=7, required=8, description="Revenue")
+    current = {
+        "evaluatedAt": TODAY,
+        "competencies": [
+            {
+                "competencyId": "x",
+                "achievedLevel": "silver",
+                "levels": [
+                    {"level": "silver", "paths": [{"pathId": "p", "requirements": [req("s", "revenueUsd", False, current=0, required=1)]}]},
+                    {"level": "gold", "paths": [{"pathId": "a", "requirements": [short]}, {"pathId": "b", "requirements": [short]}]},
+                ],
+            }
+        ],
+    }
+    previous = evaluation(YESTERDAY, competency("x", "gold", [skill(["dee"])], gold_before))
+    assert run(previous, current, {"x": "gold"}) == [
+        at_risk("x", "gold", "x (gold) is no longer met: performance below threshold: Revenue: 7 of 8.", "performanceBelowThreshold")
+    ]
+
+
+def test_evaluations_with_parts_missing_still_raise_the_alert() -> None:
+    previous = {"evaluatedAt": YESTERDAY, "competencies": [{"competencyId": "x", "achievedLevel": "silver"}]}
+    bare = {"competencyId": "x", "achievedLevel": "none", "levels": [{"level": "silver", "paths": [{"pathId": "p"}]}]}
+    no_contributors = {
+        "competencyId": "y",
+        "achievedLevel": "none",
+        "levels": [{"level": "silver", "paths": [{"pathId": "p", "requirements": [{"requirementId": "r", "met": False}]}]}],
+    }
+    previous["competencies"].append({"competencyId": "y", "achievedLevel": "silver"})  # type: ignore[attr-defined]
+    current = {"evaluatedAt": TODAY, "competencies": [bare, no_contributors]}
+    words = "the requirements are no longer met"
+    assert run(previous, current, {"x": "silver", "y": "silver"}) == [
+        at_risk("x", "silver", f"x (silver) is no longer met: {words}.", "requirementsNotMet"),
+        at_risk("y", "silver", f"y (silver) is no longer met: {words}.", "requirementsNotMet"),
+    ]
+    # A held competency the new evaluation no longer lists, and one without any competencies.
+    assert run(previous, {"evaluatedAt": TODAY}, {"x": "silver"}) == [
+        at_risk("x", "silver", f"x (silver) is no longer met: {words}.", "requirementsNotMet")
+    ]
+    assert run(None, {"evaluatedAt": TODAY}, {"x": "silver"}) == [
+        at_risk("x", "silver", f"x (silver) is no longer met: {words}.", "requirementsNotMet", episode="first")
+    ]
+
+
 def test_people_who_stopped_counting_come_before_a_performance_shortfall() -> None:
     previous = evaluation(YESTERDAY, competency("x", "silver", [skill(["ada"])], [skill([], met=False)]))
     now = [skill([], met=False), req("rev", "revenueUsd", False, current=1, required=2, description="Revenue")]
     current = evaluation(TODAY, competency("x", "none", now, [skill([], met=False)]))
-    assert run(previous, current, {"x": "silver"}) == [at_risk("x", "silver", "x (silver) is no longer met: employee left: Ada.", "employeeLeft")]
+    assert run(previous, current, {"x": "silver"}) == [
+        at_risk("x", "silver", "x (silver) is no longer met: employee left: Ada.", "employeeLeft")
+    ]
 
 
 def test_without_a_known_reason_the_requirements_are_no_longer_met() -> None:
@@ -225,7 +275,8 @@ def expiring_alert(cid: str, name: str, level: str, user: str, person: str, code
         competency_id=cid,
         level=level,
         title=f"An achievement that {name} ({level}) depends on expires on {on.isoformat()}",
-        detail=f"{person}'s {code} expires on {on.isoformat()}; renew it or another qualified person must count before then to keep {level}.",
+        detail=f"{person}'s {code} expires on {on.isoformat()}; "
+        f"renew it or another qualified person must count before then to keep {level}.",
         cause="achievementExpiring",
         raised_at=AT,
         subject_user_id=user,
@@ -285,9 +336,7 @@ def test_a_level_is_attained_when_above_both_last_time_and_what_is_held() -> Non
     def c(cid: str, level: str) -> dict[str, Any]:
         return competency(cid, level, [skill([])], [skill([])], name=cid.upper())
 
-    previous = evaluation(
-        YESTERDAY, c("a", "silver"), c("b", "none"), c("c", "none"), c("d", "silver"), c("e", "gold"), c("f", "none")
-    )
+    previous = evaluation(YESTERDAY, c("a", "silver"), c("b", "none"), c("c", "none"), c("d", "silver"), c("e", "gold"), c("f", "none"))
     current = evaluation(TODAY, c("a", "gold"), c("b", "silver"), c("c", "silver"), c("d", "silver"), c("e", "gold"), c("f", "gold"))
     held = {"a": "silver", "c": "silver", "f": "gold", "b": "none"}
     # a: silver → gold; b: none → silver; c: already subscribed at silver; d, e: unchanged; f: subscribed at gold.

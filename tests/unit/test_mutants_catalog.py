@@ -192,7 +192,8 @@ def test_unknown_codes_are_named_with_where_they_are(tmp_path: Path) -> None:
     c = competency("beta")
     c["levels"][1]["paths"][0]["requirements"][0] = skill("pros", allOf=["ZZ-2", "EX-1"], anyOf=["AA-1"])
     assert refused(write(tmp_path, competency(), c)) == (
-        f"{tmp_path / 'beta.json'}: levels.gold.paths.main.requirements.pros: unknown codes AA-1, ZZ-2 (list them under exams in catalog.json)"
+        f"{tmp_path / 'beta.json'}: levels.gold.paths.main.requirements.pros: "
+        "unknown codes AA-1, ZZ-2 (list them under exams in catalog.json)"
     )
 
 
@@ -287,7 +288,13 @@ def test_the_api_shape_of_a_competency() -> None:
                         "pathId": "main",
                         "description": "Main",
                         "requirements": [
-                            {"requirementId": "people", "kind": "certifiedIndividuals", "required": 2, "anyOf": ["EX-1"], "description": "people words"},
+                            {
+                                "requirementId": "people",
+                                "kind": "certifiedIndividuals",
+                                "required": 2,
+                                "anyOf": ["EX-1"],
+                                "description": "people words",
+                            },
                             {
                                 "requirementId": "revenue",
                                 "kind": "revenueUsd",

@@ -61,7 +61,10 @@ CATALOG = Catalog.model_validate(
         "competencies": [
             competency(
                 "alpha",
-                [path("exams", skill("exam-one", 1, anyOf=["X1", "X2", "OLD"])), path("asmt", skill("asmt-one", 1, "assessedIndividuals", anyOf=["A1"]))],
+                [
+                    path("exams", skill("exam-one", 1, anyOf=["X1", "X2", "OLD"])),
+                    path("asmt", skill("asmt-one", 1, "assessedIndividuals", anyOf=["A1"])),
+                ],
                 [
                     path("exams", skill("exam-two", 2, anyOf=["X1", "X2", "OLD"]), skill("cert", 1, allOf=["C1"])),
                     path("asmt", skill("asmt-two", 2, "assessedIndividuals", anyOf=["A1"])),
@@ -80,6 +83,11 @@ CATALOG = Catalog.model_validate(
                     ),
                     path("people", skill("three", 3, allOf=["X1"])),
                 ],
+            ),
+            competency(
+                "delta",
+                [path("dup", skill("a", 1, anyOf=["X1"]), skill("b", 1, anyOf=["X1", "X2"]))],
+                [path("many", skill("many", 5, anyOf=["X1"]))],
             ),
             competency(
                 "gamma",
@@ -153,7 +161,7 @@ def test_a_held_gold_level_that_depends_on_everyone_reports_every_field() -> Non
     assert result["partnerId"] == "p1"
     assert result["evaluatedAt"] == "2026-11-25T02:00:07Z"
     assert result["catalogVersion"] == "test-1"
-    assert [c["competencyId"] for c in result["competencies"]] == ["alpha", "beta", "gamma"]
+    assert [c["competencyId"] for c in result["competencies"]] == ["alpha", "beta", "delta", "gamma"]
     assert comp(result, "alpha") == {
         "competencyId": "alpha",
         "name": "Alpha",
@@ -217,7 +225,13 @@ def test_nothing_achieved_and_nothing_held() -> None:
     result = run(snapshot(people=people(1)))
     for cid in ("alpha", "gamma"):
         c = comp(result, cid)
-        assert (c["achievedLevel"], c["atRisk"], c["earliestExpiry"], c["singlePointsOfFailure"], c["expiring"]) == ("none", False, None, [], [])
+        assert (c["achievedLevel"], c["atRisk"], c["earliestExpiry"], c["singlePointsOfFailure"], c["expiring"]) == (
+            "none",
+            False,
+            None,
+            [],
+            [],
+        )
     assert comp(result, "alpha")["nextLevel"] == {
         "level": "silver",
         "gap": "1 more individual holding one of X1, X2, OLD; or 1 more individual who passed one of A1",
@@ -257,6 +271,13 @@ def test_expiring_is_sorted_by_date_then_person_then_code() -> None:
         ("u1", "C1", "2026-12-05"),
         ("u2", "X1", "2026-12-20"),
         ("u3", "X2", "2026-12-20"),
+    ]
+
+
+def test_an_achievement_two_requirements_depend_on_is_named_once() -> None:
+    snap = snapshot(people=people(1), achievements=[ach(1, "X1", date(2026, 12, 20))], held={"delta": "silver"})
+    assert comp(run(snap), "delta")["expiring"] == [
+        {"competencyId": "delta", "level": "silver", "userId": "u1", "code": "X1", "expiresOn": "2026-12-20"}
     ]
 
 
@@ -334,7 +355,9 @@ def test_all_of_and_any_of_codes_are_held_by_the_same_person() -> None:
 # --- overrides ---------------------------------------------------------------------------------------
 
 
-def override(oid: str, level: str, expires: date, path_id: str | None = None, requirement_id: str | None = None, cid: str = "alpha") -> Override:
+def override(
+    oid: str, level: str, expires: date, path_id: str | None = None, requirement_id: str | None = None, cid: str = "alpha"
+) -> Override:
     return Override(oid, cid, level, path_id, requirement_id, f"reason {oid}", expires)  # type: ignore[arg-type]
 
 
@@ -359,7 +382,9 @@ def test_an_override_applies_through_its_last_day(expires: date, applies: bool) 
 
 
 def test_an_override_for_another_competency_or_level_does_not_apply() -> None:
-    snap = snapshot(overrides=[override("o1", "silver", date(2027, 1, 1), cid="gamma"), override("o2", "gold", date(2027, 1, 1), cid="beta")])
+    snap = snapshot(
+        overrides=[override("o1", "silver", date(2027, 1, 1), cid="gamma"), override("o2", "gold", date(2027, 1, 1), cid="beta")]
+    )
     result = run(snap)
     assert comp(result, "alpha")["achievedLevel"] == "none"
     assert comp(result, "gamma")["achievedLevel"] == "silver"
@@ -367,15 +392,29 @@ def test_an_override_for_another_competency_or_level_does_not_apply() -> None:
 
 
 def test_the_latest_ending_override_is_the_one_shown() -> None:
-    snap = snapshot(overrides=[override("o1", "gold", date(2027, 1, 1)), override("o2", "gold", date(2027, 3, 1)), override("o0", "gold", date(2026, 12, 1))])
+    snap = snapshot(
+        overrides=[
+            override("o1", "gold", date(2027, 1, 1)),
+            override("o2", "gold", date(2027, 3, 1)),
+            override("o0", "gold", date(2026, 12, 1)),
+        ]
+    )
     gold = level(run(snap), "alpha", "gold")
     assert (gold["overrideReason"], gold["overrideExpiresOn"]) == ("reason o2", "2027-03-01")
     assert comp(run(snap), "alpha")["earliestExpiry"] == "2027-03-02"
 
 
+@pytest.mark.parametrize("ids", [("o1", "o2"), ("o2", "o1")])
+def test_of_overrides_ending_the_same_day_the_same_one_is_shown_whatever_the_order(ids: tuple[str, str]) -> None:
+    snap = snapshot(overrides=[override(i, "gold", date(2027, 1, 1)) for i in ids])
+    assert level(run(snap), "alpha", "gold")["overrideReason"] == "reason o2"
+
+
 def test_a_requirement_override_covers_that_requirement_only() -> None:
     # exam-two is overridden, cert is not met: the gold exams path stays unmet.
-    snap = snapshot(people=people(1), achievements=[ach(1, "X1")], overrides=[override("o1", "gold", date(2027, 2, 10), requirement_id="exam-two")])
+    snap = snapshot(
+        people=people(1), achievements=[ach(1, "X1")], overrides=[override("o1", "gold", date(2027, 2, 10), requirement_id="exam-two")]
+    )
     result = run(snap)
     assert req(result, "alpha", "gold", "exams", "exam-two") == r_api("exam-two", "certifiedIndividuals", 2, 1, True, ["u1"], override=True)
     assert req(result, "alpha", "gold", "exams", "cert") == r_api("cert", "certifiedIndividuals", 1, 0, False, [])
@@ -402,7 +441,9 @@ def test_a_requirement_override_with_the_rest_met_holds_the_level_until_it_ends(
 
 
 def test_an_override_of_a_met_requirement_is_not_reported() -> None:
-    snap = snapshot(people=people(1), achievements=[ach(1, "X1")], overrides=[override("o1", "silver", date(2027, 1, 1), requirement_id="exam-one")])
+    snap = snapshot(
+        people=people(1), achievements=[ach(1, "X1")], overrides=[override("o1", "silver", date(2027, 1, 1), requirement_id="exam-one")]
+    )
     r = req(run(snap), "alpha", "silver", "exams", "exam-one")
     assert "override" not in r and r["met"] is True
     assert comp(run(snap), "alpha")["earliestExpiry"] is None
@@ -417,7 +458,7 @@ def metric(kind: str, as_of: date, value: float, cid: str = "beta") -> MetricFig
 
 BETA_FIGURES = [
     metric("revenueUsd", date(2025, 11, 25), 10000),  # the day the trailing year starts: outside
-    metric("revenueUsd", date(2025, 11, 26), 400.25),
+    metric("revenueUsd", date(2025, 11, 26), 400.256),
     metric("revenueUsd", ON, 700.2),
     metric("revenueUsd", ON + timedelta(days=1), 9999),  # not yet
     metric("revenueUsd", date(2026, 11, 1), 5000, cid="gamma"),  # another competency's
@@ -436,10 +477,10 @@ def test_performance_figures_of_the_trailing_period_in_words() -> None:
     beta = comp(result, "beta")
     assert beta["achievedLevel"] == "silver"
     rev = req(result, "beta", "silver", "rev", "revenue")
-    assert (rev["current"], rev["required"], rev["met"], rev["contributors"]) == (1100.45, 1000, True, [])
+    assert (rev["current"], rev["required"], rev["met"], rev["contributors"]) == (1100.46, 1000, True, [])
     gold = {r["requirementId"]: (r["current"], r["met"]) for r in level(result, "beta", "gold")["paths"][0]["requirements"]}
     # Seats: the newest figure (of one day, the larger), not the sum.
-    assert gold == {"revenue": (1100.45, False), "seats": (7, False), "users": (0, False), "new": (1.5, False)}
+    assert gold == {"revenue": (1100.46, False), "seats": (7, False), "users": (0, False), "new": (1.5, False)}
     assert beta["nextLevel"] == {
         "level": "gold",
         "gap": "USD 3,900 more revenue (trailing 12 months) and 3 more deployed seats (trailing 3 months) and "

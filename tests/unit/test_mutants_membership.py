@@ -183,7 +183,3 @@ def test_the_membership_view_without_a_subscription() -> None:
         "renewalAtRisk": False,
         "businessProfile": [],
     }
-
-
-def test_the_constants_of_the_year() -> None:
-    assert (m.YEAR, m.RENEWAL_WINDOW, m.UPGRADE_DISCOUNT_PERCENT) == (timedelta(days=365), timedelta(days=30), 25)

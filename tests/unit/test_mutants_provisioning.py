@@ -93,7 +93,7 @@ def test_the_log_has_one_line_per_row_in_order_with_missing_fields_empty() -> No
 # --- user names ---------------------------------------------------------------------------------
 
 
-def taken_from(existing: set[str], calls: list[list[str]] | None = None):  # type: ignore[no-untyped-def]
+def taken_from(existing: set[str], calls: list[list[str]] | None = None):
     def taken(candidates: Iterable[str]) -> set[str]:
         batch = list(candidates)
         if calls is not None:
@@ -212,7 +212,9 @@ def test_a_valid_row_is_read_field_by_field() -> None:
         ]
     )
     assert bad == []
-    assert good == [(1, p.UserRow(display_name="Ada", mail_nickname="ada.l", given_name="Ada", surname="Lovelace", email="ada@example.com"))]
+    assert good == [
+        (1, p.UserRow(display_name="Ada", mail_nickname="ada.l", given_name="Ada", surname="Lovelace", email="ada@example.com"))
+    ]
 
 
 def test_blank_optional_fields_are_absent() -> None:
@@ -226,7 +228,10 @@ def test_blank_optional_fields_are_absent() -> None:
         ({"displayName": ""}, "displayName: String should have at least 1 character"),
         ({"displayName": "x" * 257}, "displayName: String should have at most 256 characters"),
         ({"displayName": "A", "email": "a@b"}, "email: Value error, not an email address"),
-        ({"displayName": "A", "mailNickname": "a b"}, "mailNickname: Value error, letters, digits and !#$%&'*+-/=?^_`{|}~. only, at most 64"),
+        (
+            {"displayName": "A", "mailNickname": "a b"},
+            "mailNickname: Value error, letters, digits and !#$%&'*+-/=?^_`{|}~. only, at most 64",
+        ),
         ({"displayName": "A", "surname": "x" * 65}, "surname: String should have at most 64 characters"),
         ({"displayName": "A", "tenantId": "t"}, "tenantId: Extra inputs are not permitted"),
         ({}, "displayName: Field required"),
@@ -236,6 +241,11 @@ def test_a_bad_row_names_the_field_and_the_reason(item: dict[str, str], error: s
     good, bad = p.validate_rows([{"displayName": "Fine"}, item])
     assert [n for n, _ in good] == [1]
     assert bad == [p.RowError(2, error)]
+
+
+def test_an_item_that_is_not_an_object_is_a_row_error() -> None:
+    _, bad = p.validate_rows(["Ada"])  # type: ignore[list-item]
+    assert bad == [p.RowError(1, "row: Input should be a valid dictionary or instance of UserRow")]
 
 
 def test_bound_lengths_are_accepted() -> None:
@@ -257,6 +267,13 @@ def test_exactly_max_rows_is_accepted_and_blank_lines_do_not_count() -> None:
     assert rows == [{"displayName": "a"}, {"displayName": "b"}]
     with pytest.raises(p.CsvTooLarge, match=r"^The file has more than 2 rows; split it\.$"):
         p.read_csv(b"Display name\na\nb\nc\n", max_rows=2)
+
+
+def test_a_row_shorter_or_longer_than_the_header_keeps_what_it_has() -> None:
+    assert p.read_csv(b"Display name,Email\nAda\nBob,b@x.com,extra\n", max_rows=5) == [
+        {"displayName": "Ada"},
+        {"displayName": "Bob", "email": "b@x.com"},
+    ]
 
 
 def test_first_and_last_name_columns_alone_are_enough() -> None:
