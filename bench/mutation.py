@@ -2,8 +2,8 @@
 
 mutmut (configured in pyproject.toml) changes the domain one small edit at a time (``<`` for
 ``<=``, ``or`` for ``and``, a constant, a dropped statement) and runs the domain's fast unit
-tests against each change; a change no test notices is a survivor. One file at a time, each
-mutant in a fresh worker. Mutants that timed out are run again once, alone: a timeout on a
+tests against each change; a change no test notices is a survivor. Each mutant runs in a
+fresh worker. Mutants that timed out are run again once, alone: a timeout on a
 busy machine is not a kill, and one that persists is reported, not counted as killed.
 
 The score of a file is killed / (mutants - equivalent): ``bench/mutation_equivalent.toml``
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import random
 import subprocess
 import sys
 import tomllib
@@ -63,19 +64,25 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", default=list(DOMAIN), help="domain modules (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1: the machine is shared)")
     parser.add_argument("--report-only", action="store_true", help="read the last run's results, run nothing")
+    parser.add_argument("--sample", type=int, default=0, help="run N mutants per module drawn at random (seeded), not all")
     args = parser.parse_args()
     unknown = set(args.modules) - set(DOMAIN)
     if unknown:
         parser.error(f"not a domain module: {', '.join(sorted(unknown))}")
 
     if not args.report_only:
-        for module in args.modules:
-            print(f"== shared/domain/{module}.py", flush=True)
-            mutmut("run", "--max-children", str(args.jobs), f"shared.domain.{module}.*")
-            timed_out = sorted(k for k, v in exit_codes(module).items() if v in TIMEOUT)
-            if timed_out:
-                print(f"   {len(timed_out)} timed out: running them again, one at a time", flush=True)
-                mutmut("run", "--max-children", "1", *timed_out)
+        print("== " + ", ".join(f"shared/domain/{m}.py" for m in args.modules), flush=True)
+        names = [f"shared.domain.{m}.*" for m in args.modules]
+        if args.sample:
+            if not all(exit_codes(m) for m in args.modules):
+                parser.error("--sample draws from generated mutants: run once without it (or on a smaller module) first")
+            draw = random.Random(20)
+            names = [n for m in args.modules for n in sorted(draw.sample(sorted(exit_codes(m)), min(args.sample, len(exit_codes(m)))))]
+        mutmut("run", "--max-children", str(args.jobs), *names)
+        timed_out = sorted(k for m in args.modules for k, v in exit_codes(m).items() if v in TIMEOUT)
+        if timed_out:
+            print(f"   {len(timed_out)} timed out: running them again, one at a time", flush=True)
+            mutmut("run", "--max-children", "1", *timed_out)
 
     known = equivalents()
     files: dict[str, Any] = {}

@@ -59,6 +59,9 @@ def test_the_business_profile_shows_achieved_competencies_by_the_subscribed_leve
     assert m.business_profile("silver", BOTH) == [{"competencyId": "a", "level": "silver"}, {"competencyId": "b", "level": "silver"}]
     assert m.business_profile("gold", BOTH) == [{"competencyId": "a", "level": "gold"}, {"competencyId": "b", "level": "silver"}]
     assert m.business_profile("gold", None) == []
+    # A competency achieving nothing, sorted first, does not hide the ones after it.
+    first_none = evaluation(competency("a", "none"), competency("b", "gold"))
+    assert m.business_profile("silver", first_none) == [{"competencyId": "b", "level": "silver"}]
 
 
 # --- buying -------------------------------------------------------------------------------------
