@@ -19,6 +19,8 @@ from shared.domain.alert_rules import (
     alert_id,
     raise_alerts,
 )
+from shared.domain.catalog import LEVEL_RANK
+from shared.domain.membership import RenewalRisk
 
 AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
 YESTERDAY = "2026-11-24T02:00:00Z"
@@ -62,15 +64,35 @@ PEOPLE = {
 }
 
 
+def not_met(evaluation: dict[str, Any] | None, held: dict[str, str]) -> list[RenewalRisk]:
+    """The renewal risks of a held level not met by ``evaluation`` (what the service passes)."""
+    if evaluation is None:
+        return []
+    achieved = {c["competencyId"]: c.get("achievedLevel", "none") for c in evaluation.get("competencies", [])}
+    return [
+        RenewalRisk(cid, level, "notMet")
+        for cid, level in sorted(held.items())
+        if LEVEL_RANK[achieved.get(cid, "none")] < LEVEL_RANK[level]
+    ]
+
+
 def run(previous: dict[str, Any] | None, current: dict[str, Any], held: dict[str, str], expiring: list[dict[str, Any]] = ()) -> list[Alert]:  # type: ignore[assignment]
     return raise_alerts(
-        partner_id="p1", previous=previous, current=current, held=held, people=PEOPLE, expiring=list(expiring), raised_at=AT
+        partner_id="p1",
+        previous=previous,
+        current=current,
+        held=held,
+        people=PEOPLE,
+        expiring=list(expiring),
+        raised_at=AT,
+        risks=not_met(current, held),
+        previous_risks=not_met(previous, held),
     )
 
 
 def at_risk(cid: str, level: str, detail: str, cause: str, episode: str = YESTERDAY) -> Alert:
     return Alert(
-        id=alert_id("p1", TYPE_AT_RISK, cid, level, episode),
+        id=alert_id("p1", TYPE_AT_RISK, cid, level, "notMet", episode),
         type=TYPE_AT_RISK,
         partner_id="p1",
         competency_id=cid,
@@ -260,8 +282,8 @@ def test_an_episode_is_named_by_the_previous_evaluation() -> None:
     current = evaluation(TODAY, competency("x", "none", [skill([])], [skill([])]))
     one = run(evaluation(YESTERDAY, competency("x", "silver", [skill([])], [skill([])])), current, {"x": "silver"})
     other = run(evaluation("2026-11-20T02:00:00Z", competency("x", "silver", [skill([])], [skill([])])), current, {"x": "silver"})
-    assert one[0].id == alert_id("p1", TYPE_AT_RISK, "x", "silver", YESTERDAY)
-    assert other[0].id == alert_id("p1", TYPE_AT_RISK, "x", "silver", "2026-11-20T02:00:00Z")
+    assert one[0].id == alert_id("p1", TYPE_AT_RISK, "x", "silver", "notMet", YESTERDAY)
+    assert other[0].id == alert_id("p1", TYPE_AT_RISK, "x", "silver", "notMet", "2026-11-20T02:00:00Z")
 
 
 # --- expiring -----------------------------------------------------------------------------------
@@ -275,7 +297,7 @@ def expiring_alert(cid: str, name: str, level: str, user: str, person: str, code
         competency_id=cid,
         level=level,
         title=f"An achievement that {name} ({level}) depends on expires on {on.isoformat()}",
-        detail=f"{person}'s {code} expires on {on.isoformat()}; "
+        detail=f"{person}'s {code} expires on {on.isoformat()} (its last day); "
         f"renew it or another qualified person must count before then to keep {level}.",
         cause="achievementExpiring",
         raised_at=AT,

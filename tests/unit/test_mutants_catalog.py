@@ -147,7 +147,7 @@ def test_duplicate_requirement_ids_within_a_path_are_refused(tmp_path: Path) -> 
         (performance(period="12M"), "a performance requirement needs a period such as P12M"),
         (performance(period="P1234M"), "a performance requirement needs a period such as P12M"),
         (performance(period="P12MX"), "a performance requirement needs a period such as P12M"),
-        ({**skill(), "anyOf": []}, "a skill requirement needs allOf or anyOf codes"),
+        ({**skill(), "anyOf": []}, "a skill requirement needs allOf, anyOf or anyOfSets codes"),
         ({**skill(), "period": "P12M"}, "period applies to performance requirements only"),
         (skill(required=1.5), "a number of individuals must be whole"),
     ],

@@ -143,25 +143,23 @@ def test_an_unmet_level_without_a_stated_gap_says_only_that() -> None:
 
 
 def test_renewal_at_risk_only_for_a_displayed_subscription() -> None:
-    at_risk = evaluation(competency("a", "silver", at_risk=True))
-    assert m.renewal_at_risk(None, at_risk, ANNIVERSARY) is False
-    assert m.renewal_at_risk(SILVER, at_risk, ANNIVERSARY + timedelta(days=30)) is False  # lapsed
-    assert m.renewal_at_risk(SILVER, at_risk, ANNIVERSARY + timedelta(days=29)) is True
+    unmet = evaluation(competency("a", "none"))
+    assert m.renewal_at_risk(None, unmet, ANNIVERSARY, 60) is False
+    assert m.renewal_at_risk(SILVER, unmet, ANNIVERSARY + timedelta(days=30), 60) is False  # lapsed
+    assert m.renewal_at_risk(SILVER, unmet, ANNIVERSARY + timedelta(days=29), 60) is True
 
 
-def test_renewal_at_risk_when_the_level_is_unmet_or_an_achieved_competency_is_at_risk() -> None:
+def test_without_recorded_competencies_renewal_is_at_risk_when_the_level_is_met_nowhere() -> None:
     on = ANNIVERSARY - timedelta(days=10)
-    assert m.renewal_at_risk(GOLD, evaluation(competency("a", "silver")), on) is True  # gold no longer met
-    assert m.renewal_at_risk(SILVER, None, on) is True
-    assert m.renewal_at_risk(SILVER, evaluation(competency("a", "silver")), on) is False
-    # An at-risk flag on a competency that achieves nothing is not the profile's.
-    assert m.renewal_at_risk(SILVER, evaluation(competency("a", "silver"), competency("b", "none", at_risk=True)), on) is False
-    assert m.renewal_at_risk(SILVER, evaluation(competency("a", "silver"), competency("b", "silver", at_risk=True)), on) is True
+    assert m.renewal_at_risk(GOLD, evaluation(competency("a", "silver")), on, 60) is True
+    assert m.renewal_at_risk(GOLD, evaluation(competency("a", "gold")), on, 60) is False
+    assert m.renewal_at_risk(SILVER, None, on, 60) is True
+    assert m.renewal_at_risk(SILVER, evaluation(competency("a", "silver")), on, 60) is False
 
 
 def test_the_membership_view_fills_every_field() -> None:
     on = ANNIVERSARY + timedelta(days=3)
-    assert m.membership_view("p1", GOLD, BOTH, on) == {
+    assert m.membership_view("p1", GOLD, BOTH, on, 60) == {
         "partnerId": "p1",
         "level": "gold",
         "status": "renewalOpen",
@@ -170,12 +168,13 @@ def test_the_membership_view_fills_every_field() -> None:
         "renewalClosesOn": "2026-07-01",
         "eligibleLevels": ["silver", "gold"],
         "renewalAtRisk": False,
+        "renewalRisks": [],
         "businessProfile": [{"competencyId": "a", "level": "gold"}, {"competencyId": "b", "level": "silver"}],
     }
 
 
 def test_the_membership_view_without_a_subscription() -> None:
-    assert m.membership_view("p2", None, None, ANNIVERSARY) == {
+    assert m.membership_view("p2", None, None, ANNIVERSARY, 60) == {
         "partnerId": "p2",
         "level": "none",
         "status": "none",
@@ -184,5 +183,6 @@ def test_the_membership_view_without_a_subscription() -> None:
         "renewalClosesOn": None,
         "eligibleLevels": [],
         "renewalAtRisk": False,
+        "renewalRisks": [],
         "businessProfile": [],
     }
