@@ -113,7 +113,12 @@ def main() -> int:
             survivors.append({"mutant": name, "status": kind, "line": line})
         counted = counts["mutants"] - equivalent - counts["notRun"]
         score = counts["killed"] / counted if counted else 1.0
-        files[f"shared/domain/{module}.py"] = {**counts, "equivalent": equivalent, "score": round(score, 4)}
+        files[f"shared/domain/{module}.py"] = {
+            **counts,
+            "run": counts["mutants"] - counts["notRun"],
+            "equivalent": equivalent,
+            "score": round(score, 4),
+        }
 
     killed = sum(f["killed"] for f in files.values())
     counted = sum(f["mutants"] - f["equivalent"] - f["notRun"] for f in files.values())
@@ -140,12 +145,15 @@ def main() -> int:
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
-    print(f"\n{'file':36} {'mutants':>8} {'killed':>7} {'equiv.':>7} {'survived':>9} {'timeout':>8} {'score':>7}")
+    print(f"\n{'file':36} {'mutants':>8} {'run':>5} {'killed':>7} {'equiv.':>7} {'survived':>9} {'timeout':>8} {'score':>7}")
     for path, f in files.items():
         flag = "" if f["score"] >= GOAL else "  < goal"
         survived = f["survived"] + f["noTests"]
-        print(f"{path:36} {f['mutants']:8} {f['killed']:7} {f['equivalent']:7} {survived:9} {f['timeout']:8} {f['score']:7.1%}{flag}")
-    print(f"{'total':36} {total['mutants']:8} {killed:7} {'':7} {'':9} {'':8} {total['score']:7.1%}")
+        print(
+            f"{path:36} {f['mutants']:8} {f['run']:5} {f['killed']:7} {f['equivalent']:7} {survived:9} {f['timeout']:8} "
+            f"{f['score']:7.1%}{flag}"
+        )
+    print(f"{'total':36} {total['mutants']:8} {'':5} {killed:7} {'':7} {'':9} {'':8} {total['score']:7.1%}")
     if survivors:
         print("\nsurvivors (`.venv/bin/mutmut show <name>` for the diff):")
         for s in survivors:
