@@ -318,3 +318,14 @@ def test_the_api_shape_of_the_catalog(tmp_path: Path) -> None:
     assert api["catalogVersion"] == "t1"
     assert api["competencies"] == [catalog.competencies[0].to_api()]
     assert api["exams"] == EXAMS
+
+
+def test_a_requirement_with_sets_of_codes_lists_them_in_the_api() -> None:
+    r = Requirement.model_validate(skill(anyOfSets=[["EX-1", "ASMT-1"], ["CERT-1"]]))
+    assert r.to_api() == {
+        "requirementId": "people",
+        "kind": "certifiedIndividuals",
+        "required": 1,
+        "anyOfSets": [["EX-1", "ASMT-1"], ["CERT-1"]],
+        "description": "people words",
+    }
