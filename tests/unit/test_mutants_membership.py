@@ -186,3 +186,27 @@ def test_the_membership_view_without_a_subscription() -> None:
         "renewalRisks": [],
         "businessProfile": [],
     }
+
+
+def test_a_renewal_risk_in_the_api_names_its_last_day_when_foreseen() -> None:
+    assert m.RenewalRisk("a", "gold", "lapsing", date(2026, 5, 1)).to_api() == {
+        "competencyId": "a",
+        "level": "gold",
+        "state": "lapsing",
+        "lastDay": "2026-05-01",
+    }
+    assert m.RenewalRisk("a", "silver", "notMet").to_api() == {"competencyId": "a", "level": "silver", "state": "notMet"}
+
+
+def test_the_view_reads_renewal_risks_from_todays_evaluation() -> None:
+    bought = m.Subscription("silver", date(2025, 6, 1), ANNIVERSARY, {"a": "silver"})
+    on = ANNIVERSARY - timedelta(days=100)
+    assert m.membership_view("p1", bought, BOTH, on, 60)["renewalRisks"] == []
+    assert m.membership_view("p1", bought, evaluation(competency("a", "none")), on, 60)["renewalRisks"] == [
+        {"competencyId": "a", "level": "silver", "state": "notMet"}
+    ]
+
+
+def test_reminders_fall_15_days_before_and_23_days_after_the_anniversary() -> None:
+    assert m.reminder_days(SILVER) == [date(2026, 5, 17), date(2026, 6, 24)]
+    assert m.reminder_days(None) == []

@@ -276,6 +276,10 @@ def test_a_row_shorter_or_longer_than_the_header_keeps_what_it_has() -> None:
     ]
 
 
+def test_a_line_break_inside_a_quoted_cell_is_kept_as_written() -> None:
+    assert p.read_csv(b'Display name\r\n"Ada\r\nLovelace"\r\n', max_rows=5) == [{"displayName": "Ada\r\nLovelace"}]
+
+
 def test_first_and_last_name_columns_alone_are_enough() -> None:
     assert p.read_csv(b"Given name,Surname\nAda,\n,Hopper\n", max_rows=5) == [
         {"givenName": "Ada", "surname": "", "displayName": "Ada"},
