@@ -377,3 +377,98 @@ def test_at_risk_expiring_and_attained_come_in_that_order() -> None:
     current = evaluation(TODAY, competency("z", "none", [skill([])], [skill([])]), competency("a", "silver", [skill([])], [skill([])]))
     expiring = [{"competencyId": "z", "level": "silver", "userId": "dee", "code": "C", "expiresOn": "2026-12-01"}]
     assert [a.type for a in run(previous, current, {"z": "silver"}, expiring)] == [TYPE_AT_RISK, TYPE_EXPIRING, TYPE_ATTAINED]
+
+
+# --- a held level that will lapse before the renewal -------------------------------------------------
+
+
+def lapsing(
+    current: dict[str, Any], risks: list[RenewalRisk], expiring: list[dict[str, Any]] = (), previous_risks: list[RenewalRisk] = ()
+) -> list[Alert]:  # type: ignore[assignment]
+    alerts = raise_alerts(
+        partner_id="p1",
+        previous=None,
+        current=current,
+        held={},
+        people=PEOPLE,
+        expiring=list(expiring),
+        raised_at=AT,
+        risks=risks,
+        previous_risks=list(previous_risks),
+    )
+    return [a for a in alerts if a.type == TYPE_AT_RISK]
+
+
+def lapsing_alert(cid: str, name: str, level: str, last: date | None, words: str, cause: str) -> Alert:
+    return Alert(
+        id=alert_id("p1", TYPE_AT_RISK, cid, level, "lapsing", "first"),
+        type=TYPE_AT_RISK,
+        partner_id="p1",
+        competency_id=cid,
+        level=level,
+        title=RENEWAL_AT_RISK_TITLE,
+        detail=f"{name} ({level}) stops being met after {last.isoformat() if last else 'soon'}, before the membership renewal: {words}.",
+        cause=cause,
+        raised_at=AT,
+        expires_on=last,
+    )
+
+
+LAST = date(2026, 12, 20)
+
+
+def test_a_lapsing_level_names_the_achievements_it_depends_on_in_date_order() -> None:
+    current = evaluation(TODAY, competency("x", "silver", [skill(["dee", "cy"])], [skill([], met=False)], name="Ex"))
+    expiring = [
+        {"competencyId": "x", "level": "silver", "userId": "dee", "code": "B", "expiresOn": "2026-12-20"},
+        {"competencyId": "x", "level": "silver", "userId": "cy", "code": "OLD", "expiresOn": "2026-12-10", "acceptedUntil": "2026-12-10"},
+        {"competencyId": "other", "level": "silver", "userId": "eve", "code": "Z", "expiresOn": "2026-12-01"},
+    ]
+    assert lapsing(current, [RenewalRisk("x", "silver", "lapsing", LAST)], expiring) == [
+        lapsing_alert(
+            "x", "Ex", "silver", LAST, "Cy's OLD is accepted until 2026-12-10, Dee's B expires on 2026-12-20", "achievementExpiring"
+        )
+    ]
+
+
+def test_a_level_that_lapses_with_retired_exams_only_says_so() -> None:
+    current = evaluation(TODAY, competency("x", "silver", [skill(["cy"])], [skill([], met=False)]))
+    expiring = [
+        {"competencyId": "x", "level": "silver", "userId": "cy", "code": "OLD", "expiresOn": "2026-12-10", "acceptedUntil": "2026-12-10"}
+    ]
+    assert lapsing(current, [RenewalRisk("x", "silver", "lapsing", LAST)], expiring) == [
+        lapsing_alert("x", "x", "silver", LAST, "Cy's OLD is accepted until 2026-12-10", "examRetiring")
+    ]
+
+
+def test_a_level_that_lapses_with_its_figures_names_the_levels_figure() -> None:
+    silver = [req("s-rev", "revenueUsd", True, current=5, required=1, description="Silver revenue", expiresOn="2026-12-01")]
+    gold = [
+        skill(["dee"]),
+        req("g-ok", "revenueUsd", True, current=5, required=1),  # no end foreseen
+        req("g-seats", "deployedSeats", True, current=12, required=10, expiresOn="2026-12-15"),
+    ]
+    current = evaluation(TODAY, competency("x", "gold", silver, gold))
+    assert lapsing(current, [RenewalRisk("x", "gold", "lapsing", LAST)]) == [
+        lapsing_alert("x", "x", "gold", LAST, "deployedSeats falls below 10 after 2026-12-15", "performanceLeavingPeriod")
+    ]
+    named = [req("rev", "revenueUsd", True, current=5, required=1, description="Revenue", expiresOn="2026-12-01")]
+    assert lapsing(evaluation(TODAY, competency("x", "silver", named, [])), [RenewalRisk("x", "silver", "lapsing", LAST)])[0].detail == (
+        "x (silver) stops being met after 2026-12-20, before the membership renewal: Revenue falls below 1 after 2026-12-01."
+    )
+
+
+def test_without_a_known_reason_the_requirements_stop_being_met_soon() -> None:
+    current = evaluation(TODAY, competency("x", "silver", [skill(["dee"])], [skill([], met=False)]))
+    assert lapsing(current, [RenewalRisk("x", "silver", "lapsing")]) == [
+        lapsing_alert("x", "x", "silver", None, "the requirements stop being met", "requirementsLapsing")
+    ]
+
+
+def test_a_lapsing_risk_is_raised_once_per_episode_and_apart_from_not_met() -> None:
+    current = evaluation(TODAY, competency("x", "silver", [skill(["dee"])], [skill([], met=False)]))
+    risk = RenewalRisk("x", "silver", "lapsing", LAST)
+    assert lapsing(current, [risk], previous_risks=[RenewalRisk("x", "silver", "lapsing", date(2026, 12, 1))]) == []
+    assert len(lapsing(current, [risk], previous_risks=[RenewalRisk("x", "silver", "notMet")])) == 1
+    assert len(lapsing(current, [risk], previous_risks=[RenewalRisk("x", "gold", "lapsing", LAST)])) == 1
+    assert len(lapsing(current, [risk], previous_risks=[RenewalRisk("y", "silver", "lapsing", LAST)])) == 1
