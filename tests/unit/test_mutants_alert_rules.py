@@ -4,6 +4,7 @@ in one evaluation, every field of every alert as the receiver reads it."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -383,8 +384,11 @@ def test_at_risk_expiring_and_attained_come_in_that_order() -> None:
 
 
 def lapsing(
-    current: dict[str, Any], risks: list[RenewalRisk], expiring: list[dict[str, Any]] = (), previous_risks: list[RenewalRisk] = ()
-) -> list[Alert]:  # type: ignore[assignment]
+    current: dict[str, Any],
+    risks: list[RenewalRisk],
+    expiring: Sequence[dict[str, Any]] = (),
+    previous_risks: Sequence[RenewalRisk] = (),
+) -> list[Alert]:
     alerts = raise_alerts(
         partner_id="p1",
         previous=None,
