@@ -476,3 +476,44 @@ def test_a_lapsing_risk_is_raised_once_per_episode_and_apart_from_not_met() -> N
     assert len(lapsing(current, [risk], previous_risks=[RenewalRisk("x", "silver", "notMet")])) == 1
     assert len(lapsing(current, [risk], previous_risks=[RenewalRisk("x", "gold", "lapsing", LAST)])) == 1
     assert len(lapsing(current, [risk], previous_risks=[RenewalRisk("y", "silver", "lapsing", LAST)])) == 1
+
+
+def test_a_renewal_reminder_says_when_the_window_opens_or_opened_and_when_it_closes() -> None:
+    from shared.domain.alert_rules import TYPE_REMINDER
+    from shared.domain.membership import Reminder
+
+    anniversary, closes = date(2027, 1, 10), date(2027, 2, 9)
+    current = evaluation(TODAY)
+    before, after = Reminder("gold", anniversary, closes, -15), Reminder("gold", anniversary, closes, 23)
+    alerts = raise_alerts(
+        partner_id="p1", previous=None, current=current, held={}, people=PEOPLE, expiring=[], raised_at=AT, reminders=[before, after]
+    )
+    window = (
+        "The gold benefit pack's renewal window runs from 2027-01-10 to 2027-02-09; renew within it to keep the level and its benefits."
+    )
+    assert alerts == [
+        Alert(
+            id=alert_id("p1", TYPE_REMINDER, "2027-01-10", "-15"),
+            type=TYPE_REMINDER,
+            partner_id="p1",
+            competency_id="",
+            level="gold",
+            title="Renew your gold membership: the renewal opens on 2027-01-10",
+            detail=window,
+            cause="renewalReminder",
+            raised_at=AT,
+            expires_on=closes,
+        ),
+        Alert(
+            id=alert_id("p1", TYPE_REMINDER, "2027-01-10", "23"),
+            type=TYPE_REMINDER,
+            partner_id="p1",
+            competency_id="",
+            level="gold",
+            title="Renew your gold membership: the renewal opened on 2027-01-10",
+            detail=window,
+            cause="renewalReminder",
+            raised_at=AT,
+            expires_on=closes,
+        ),
+    ]
