@@ -438,10 +438,12 @@ def test_a_lapsing_level_names_the_achievements_it_depends_on_in_date_order() ->
 def test_a_level_that_lapses_with_retired_exams_only_says_so() -> None:
     current = evaluation(TODAY, competency("x", "silver", [skill(["cy"])], [skill([], met=False)]))
     expiring = [
-        {"competencyId": "x", "level": "silver", "userId": "cy", "code": "OLD", "expiresOn": "2026-12-10", "acceptedUntil": "2026-12-10"}
+        {"competencyId": "x", "level": "silver", "userId": "cy", "code": "OLD", "expiresOn": "2026-12-10", "acceptedUntil": "2026-12-10"},
+        {"competencyId": "x", "level": "silver", "userId": "zed", "code": "OLD", "expiresOn": "2026-12-10", "acceptedUntil": "2026-12-10"},
     ]
+    words = "Cy's OLD is accepted until 2026-12-10, zed's OLD is accepted until 2026-12-10"  # zed: unknown, the id
     assert lapsing(current, [RenewalRisk("x", "silver", "lapsing", LAST)], expiring) == [
-        lapsing_alert("x", "x", "silver", LAST, "Cy's OLD is accepted until 2026-12-10", "examRetiring")
+        lapsing_alert("x", "x", "silver", LAST, words, "examRetiring")
     ]
 
 
@@ -456,7 +458,7 @@ def test_a_level_that_lapses_with_its_figures_names_the_levels_figure() -> None:
     assert lapsing(current, [RenewalRisk("x", "gold", "lapsing", LAST)]) == [
         lapsing_alert("x", "x", "gold", LAST, "deployedSeats falls below 10 after 2026-12-15", "performanceLeavingPeriod")
     ]
-    named = [req("rev", "revenueUsd", True, current=5, required=1, description="Revenue", expiresOn="2026-12-01")]
+    named = [req("rev", "activeUsage", True, current=5, required=1, description="Revenue", expiresOn="2026-12-01")]
     assert lapsing(evaluation(TODAY, competency("x", "silver", named, [])), [RenewalRisk("x", "silver", "lapsing", LAST)])[0].detail == (
         "x (silver) stops being met after 2026-12-20, before the membership renewal: Revenue falls below 1 after 2026-12-01."
     )
