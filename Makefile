@@ -6,7 +6,7 @@ PORT ?= 7071
 DATA_DIR ?= .devdata
 PYTEST_ARGS ?=
 
-.PHONY: install browser checkov run test lint typecheck bench soak openapi lock clean
+.PHONY: install browser checkov run test lint typecheck bench soak mutate openapi lock clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -63,6 +63,12 @@ bench: install
 # A bounded soak on Cosmos DB and Azurite (about 3 minutes; SOAK_SECONDS to change): bench/soak.json.
 soak: install
 	$(PY) -m bench.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS),)
+
+# Mutation testing of the pure domain (tens of minutes on a shared machine; not part of `make
+# test`): scores per file, the survivors, bench/mutation.json. MUTATE="catalog membership" for
+# some modules only; JOBS=2 runs two mutants at once.
+mutate: install
+	$(PY) -m bench.mutation $(MUTATE) --jobs $(or $(JOBS),1)
 
 openapi: install
 	$(PY) -m functions.openapi
