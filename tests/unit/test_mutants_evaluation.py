@@ -230,7 +230,9 @@ def test_single_points_of_failure_and_expiring_are_judged_on_the_held_level_not_
 
 def test_without_a_held_level_the_achieved_level_is_the_one_watched() -> None:
     alpha = comp(run(snapshot(people=TEAM.people, achievements=TEAM.achievements)), "alpha")
-    assert alpha["atRisk"] is False
+    # Nothing held: the gold achieved now counts as held (a first evaluation judges as the next
+    # night will), and it lapses within the alert window.
+    assert alpha["atRisk"] is True
     assert [s["userId"] for s in alpha["singlePointsOfFailure"]] == ["u1", "u2", "u3"]
     assert alpha["expiring"] == [
         {"competencyId": "alpha", "level": "gold", "userId": "u2", "code": "OLD", "expiresOn": "2026-12-31", "acceptedUntil": "2026-12-31"}
