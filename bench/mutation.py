@@ -35,7 +35,9 @@ TIMEOUT = {36, -24, 24, 152, 255}
 
 
 def mutmut(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=ROOT, check=False)
+    """Run mutmut; stop when it fails (e.g. its clean run of the tests is red): no score then."""
+    if subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=ROOT, check=False).returncode != 0:
+        sys.exit("mutmut failed (is the clean run of the domain tests green?): no score")
 
 
 def exit_codes(module: str) -> dict[str, int | None]:
@@ -120,6 +122,9 @@ def main() -> int:
             "score": round(score, 4),
         }
 
+    if not files:
+        print("no mutant has run: no score", file=sys.stderr)
+        return 1
     killed = sum(f["killed"] for f in files.values())
     counted = sum(f["mutants"] - f["equivalent"] - f["notRun"] for f in files.values())
     total = {
