@@ -1,6 +1,7 @@
 // The competency suite on Azure: `azd up` provisions this, then deploys the app.
 // Modules by concern: identity, storage, cosmos, monitoring, keyvault, function, logicapp,
-// apim (optional), apps (app registrations through the Microsoft Graph extension, optional).
+// apim (optional), apps (app registrations through the Microsoft Graph extension, optional),
+// portal (Static Web App with the function app as its linked backend).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -57,6 +58,8 @@ param operatorEmail string = ''
 param partnerContacts object = {}
 param fallbackRecipient string = 'partner-program@example.com'
 
+@description('Region of the portal\'s Static Web App (Static Web Apps is offered in fewer regions than Functions).')
+param portalLocation string = 'westeurope'
 @description('Put API Management (Consumption) in front, with rate-limit-by-key on the token\'s tid.')
 param enableApim bool = false
 param apimPublisherEmail string = 'partner-program@example.com'
@@ -68,7 +71,9 @@ var tags = {
 var prefix = 'competency-${environmentName}'
 var functionAppName = 'func-${token}'
 var deploymentContainerName = 'app-package-${token}'
-var msaRedirectUri = 'https://${functionAppName}.azurewebsites.net/api/msa/callback'
+// The MSA callback is served on the portal's origin (the Static Web App forwards /api/* to the
+// function app): its page completes the link with the token the portal keeps there.
+var msaRedirectUri = 'https://${portal.outputs.hostName}/api/msa/callback'
 var consentRedirectUri = 'https://${functionAppName}.azurewebsites.net/api/health'
 // shared/queues.py; the alert queue is the one the Logic App reads (ALERTS_QUEUE_NAME).
 var suiteQueues = [
@@ -180,6 +185,16 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
+module portal 'modules/portal.bicep' = {
+  name: 'portal'
+  scope: rg
+  params: {
+    location: portalLocation
+    tags: tags
+    name: 'stapp-${token}'
+  }
+}
+
 module apps 'modules/apps.bicep' = if (createAppRegistrations) {
   name: 'app-registrations'
   scope: rg
@@ -188,6 +203,7 @@ module apps 'modules/apps.bicep' = if (createAppRegistrations) {
     appIdentityPrincipalId: appIdentity.outputs.principalId
     msaRedirectUri: msaRedirectUri
     consentRedirectUri: consentRedirectUri
+    portalOrigin: 'https://${portal.outputs.hostName}'
   }
 }
 
@@ -224,6 +240,16 @@ module function 'modules/function.bicep' = {
     msaRedirectUri: msaRedirectUri
     alertsQueueName: alertsQueueName
     evaluationSchedule: evaluationSchedule
+  }
+}
+
+module portalBackend 'modules/portal-backend.bicep' = {
+  name: 'portal-backend'
+  scope: rg
+  params: {
+    staticSiteName: portal.outputs.name
+    functionAppId: function.outputs.id
+    functionLocation: location
   }
 }
 
@@ -265,6 +291,8 @@ output SERVICE_API_NAME string = function.outputs.name
 output SERVICE_API_URI string = 'https://${function.outputs.hostName}/api'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output SERVICE_PORTAL_NAME string = portal.outputs.name
+output PORTAL_URI string = 'https://${portal.outputs.hostName}'
 output API_APP_ID string = resolvedApiAppId
 output API_APP_ID_URI string = resolvedApiAppIdUri
 output GRAPH_APP_ID string = resolvedGraphAppId

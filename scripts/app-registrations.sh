@@ -6,6 +6,7 @@
 #   scripts/app-registrations.sh secrets              create missing client secrets, store them in Key Vault
 #   scripts/app-registrations.sh rotate               new client secret(s), store them, restart, revoke the old ones
 #   scripts/app-registrations.sh consent <tenant-id>  the admin-consent links a partner tenant's admin opens
+#   scripts/app-registrations.sh portal-config        write portal/config.json (MSAL.js: the API app, its scope)
 #
 # A secret never reaches a file, a log line or a command line: it goes from `az ad app
 # credential reset` to `az keyvault secret set` through a pipe.
@@ -72,8 +73,16 @@ case "${1:-}" in
     echo "2. The API (so the partner's admins can be given the Partner.Admin role):"
     echo "   https://login.microsoftonline.com/$tenant/adminconsent?client_id=$API_APP_ID&redirect_uri=$back"
     ;;
+  portal-config)
+    # The portal signs in with MSAL.js as the API's own single-page client (the redirect URI
+    # is the portal's origin, set by infra/modules/apps.bicep) and asks for its one scope.
+    : "${API_APP_ID:?run azd provision first}" "${API_APP_ID_URI:?run azd provision first}"
+    printf '{\n  "signIn": "msal",\n  "clientId": "%s",\n  "authority": "https://login.microsoftonline.com/organizations",\n  "scopes": ["%s/access_as_user"]\n}\n' \
+      "$API_APP_ID" "$API_APP_ID_URI" > "$(dirname "$0")/../portal/config.json"
+    echo "portal/config.json: client $API_APP_ID"
+    ;;
   *)
-    sed -n '2,10p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac

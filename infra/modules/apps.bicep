@@ -14,6 +14,8 @@ param appIdentityPrincipalId string
 param msaRedirectUri string
 @description('Where a partner admin lands after granting admin consent (the suite\'s health page).')
 param consentRedirectUri string
+@description('The portal\'s origin: the single-page application (MSAL.js) signs in there.')
+param portalOrigin string
 
 var graphAppId = '00000003-0000-0000-c000-000000000000'
 // api://{tenantId}/{string}: a form Entra accepts for multi-tenant apps without a verified domain.
@@ -64,10 +66,28 @@ resource api 'Microsoft.Graph/applications@v1.0' = {
   ]
   api: {
     requestedAccessTokenVersion: 2
+    // The scope the portal asks for (portal/config.json): the signed-in user calls the API.
+    oauth2PermissionScopes: [
+      {
+        id: guid(namePrefix, 'access_as_user')
+        value: 'access_as_user'
+        type: 'User'
+        isEnabled: true
+        adminConsentDisplayName: 'Use the competency suite'
+        adminConsentDescription: 'Lets the portal call the competency suite as the signed-in user.'
+        userConsentDisplayName: 'Use the competency suite'
+        userConsentDescription: 'Lets the portal call the competency suite as you.'
+      }
+    ]
   }
   web: {
     redirectUris: [
       consentRedirectUri
+    ]
+  }
+  spa: {
+    redirectUris: [
+      '${portalOrigin}/'
     ]
   }
   appRoles: [for role in roles: {

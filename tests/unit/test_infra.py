@@ -283,9 +283,24 @@ def test_the_app_registrations_carry_the_roles_and_redirect_the_suite_checks() -
     assert set(re.findall(r"value: '(\w+\.\w+)'", apps)) == {ROLE_ADMIN, ROLE_OPERATOR, ROLE_FEED}
     assert apps.count("requestedAccessTokenVersion: 2") == 2  # the API and the MSA app: v2 tokens
     main = MAIN.read_text()
-    assert re.search(r"var msaRedirectUri = 'https://\$\{functionAppName\}\.azurewebsites\.net/api/msa/callback'", main)
+    # The MSA callback is on the portal's origin, where its page finds the portal's token.
+    assert re.search(r"var msaRedirectUri = 'https://\$\{portal\.outputs\.hostName\}/api/msa/callback'", main)
     route = (ROOT / "functions" / "associate_msa" / "__init__.py").read_text()
     assert '"msa/callback"' in route
+
+
+def test_the_portal_is_a_static_web_app_with_the_function_app_as_backend_and_signs_in_with_its_scope() -> None:
+    portal = (INFRA / "modules" / "portal.bicep").read_text()
+    assert "Microsoft.Web/staticSites@" in portal and "name: 'Standard'" in portal and "'azd-service-name': 'portal'" in portal
+    backend = (INFRA / "modules" / "portal-backend.bicep").read_text()
+    assert "staticSites/linkedBackends@" in backend and "backendResourceId: functionAppId" in backend
+    assert "functionAppId: function.outputs.id" in MAIN.read_text()
+    apps = APPS.read_text()
+    assert "value: 'access_as_user'" in apps and "'${portalOrigin}/'" in apps
+    config = json.loads((ROOT / "portal" / "config.json").read_text())
+    assert config["scopes"][0].endswith("/access_as_user")  # the scope the API app exposes
+    azure = (ROOT / "azure.yaml").read_text()
+    assert "host: staticwebapp" in azure and "portal-config" in azure
 
 
 def test_the_failed_alert_rule_matches_the_lines_the_suite_logs() -> None:
