@@ -26,6 +26,7 @@ def _container(data_dir: Path, **settings: Any) -> bootstrap.Container:
 
 def _drain(c: bootstrap.Container) -> int:
     """What the queue trigger does, one worker: receive, evaluate, delete."""
+    from shared.bootstrap import evaluation_service, partner_service
     from shared.services.evaluation import evaluate_message
 
     done = 0
@@ -34,7 +35,7 @@ def _drain(c: bootstrap.Container) -> int:
         if not batch:
             return done
         for message in batch:
-            evaluate_message(message.body)
+            evaluate_message(message.body, partner_service(c), evaluation_service(c))
             c.queue.delete(message)
             done += 1
 
@@ -73,7 +74,7 @@ def nightly(data_dir: Path, *, partners: int, employees: int, achievements: int,
     started = time.perf_counter()
     ids = seed(c.store, c.catalog, partners=partners, employees=employees, achievements_per=achievements)
     progress(f"seeded {partners} partners x {employees} employees x {achievements} achievements in {time.perf_counter() - started:.1f} s")
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     service = evaluation_service(c)
     raw_first = min(_raw_scan(c.store, ids) for _ in range(2))  # what night 1 reads (page cache warm)
@@ -126,7 +127,7 @@ def request_units(data_dir: Path, *, partners: int, employees: int, achievements
     (bench/ru.py; metered apart from the timed nights, as measuring sizes costs time), with the
     queue messages sent and received."""
     from bench import ru
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     c = _container(data_dir)
     ids = seed(c.store, c.catalog, partners=partners, employees=employees, achievements_per=achievements, first=50000)
@@ -167,7 +168,7 @@ def by_partners(data_dir: Path, sizes: list[int], *, sample: int, repeats: int, 
     that every size sees the same machine load, the first evaluation of ``sample`` partners
     spread over each store, the best of ``repeats`` disjoint samples per size."""
     from bench.seed import seed_many
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     stores = []
     for size in sizes:
@@ -197,7 +198,7 @@ def by_partners(data_dir: Path, sizes: list[int], *, sample: int, repeats: int, 
 
 def per_partner_cost(data_dir: Path, sizes: list[int], *, repeats: int, progress: Callable[[str], None]) -> dict[str, Any]:
     """Evaluation time per partner and per document at several partner sizes (linear check)."""
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     curve = {}
     for size in sizes:
@@ -233,7 +234,7 @@ def cosmos_requests(endpoint: str, key: str, *, partners: int, employees: int, p
         c = _container(Path(tmp), cosmos_endpoint=endpoint, cosmos_key=key, cosmos_connection_verify=False, cosmos_container="bench")
         ids = seed(c.store, c.catalog, partners=partners, employees=employees, achievements_per=3)
         c.store.stats.reset()
-        from shared.services.evaluation import evaluation_service
+        from shared.bootstrap import evaluation_service
 
         evaluation_service(c).fan_out(ids, run_at=NOW)
         evaluated = _drain(c)

@@ -101,8 +101,7 @@ class DevSignIn:
     def _identities(self, users_of: str) -> list[dict[str, Any]]:
         """The operator, every partner's admin, and the active users of the partner ``users_of``
         (one partner's at a time, so the page stays small whatever the store holds)."""
-        from shared.services.partners import partner_service
-        from shared.services.users import users_service
+        from shared.bootstrap import partner_service, users_service
 
         partners = partner_service()
         found: list[dict[str, Any]] = [

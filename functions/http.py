@@ -360,8 +360,7 @@ def _authorise(operation: Operation, req: func.HttpRequest) -> tuple[Caller | No
     if not rule.needs_token:
         return None, None
     from shared.auth import authorize
-    from shared.bootstrap import container
-    from shared.services.partners import partner_service
+    from shared.bootstrap import container, partner_service
 
     caller = container().tokens.validate(req.headers.get("authorization"))
     partners = partner_service()

@@ -1,7 +1,11 @@
 """The composition root: the only place that builds adapters and services.
 
-Built lazily on first use, once per worker, so that importing ``function_app`` stays light
-(cold start) and clients are reused across invocations. Configuration picks the adapters:
+Services receive their collaborators (ports, other services, settings values) through their
+constructors and never import this module; triggers ask it for a service
+(``users_service()``, ``evaluation_service()`` ...). Everything is built lazily on first use,
+once per worker, so that importing ``function_app`` stays light (cold start: a service's
+module and its SDKs are imported when the first request needs them) and clients are reused
+across invocations. Configuration picks the adapters:
 Cosmos DB when ``COSMOS_ENDPOINT`` is set, Storage queues when any form of the host's
 ``AzureWebJobsStorage`` connection is set (a connection string, ``__queueServiceUri`` /
 ``__serviceUri`` or ``__accountName``), the embedded SQLite store and queue otherwise.
@@ -18,7 +22,16 @@ from shared.settings import Settings, get_settings
 if TYPE_CHECKING:
     from shared.auth import TokenValidator
     from shared.domain.catalog import Catalog
-    from shared.ports import DocumentStore, MessageQueue
+    from shared.ports import AlertSink, Directory, DocumentStore, MessageQueue, MsaSignIn
+    from shared.services.alerts import AlertService
+    from shared.services.designations import DesignationService
+    from shared.services.evaluation import EvaluationService
+    from shared.services.feeds import FeedService
+    from shared.services.membership import MembershipService
+    from shared.services.msa_link import MsaLinkService
+    from shared.services.partners import PartnerService
+    from shared.services.program import ProgramService
+    from shared.services.users import UserService
 
 T = TypeVar("T")
 
@@ -145,16 +158,78 @@ class Container:
 
         return self._once("catalog", build)
 
+    @property
+    def directory(self) -> Directory:
+        """Microsoft Graph (the partners' Entra ID tenants)."""
+
+        def build() -> Directory:
+            from shared.adapters.graph_directory import GraphDirectory, token_provider_from_settings
+            from shared.telemetry import traced
+
+            s = self.settings
+            graph = GraphDirectory(
+                str(s.graph_base_url).rstrip("/"),
+                token_provider_from_settings(s),
+                max_concurrency=s.graph_max_concurrency,
+                timeout=s.graph_timeout_seconds,
+                max_retries=s.graph_max_retries,
+                throttle_budget=s.graph_throttle_budget_seconds,
+            )
+            directory: Directory = traced(graph, "graph")
+            return directory
+
+        return self._once("directory", build)
+
+    @property
+    def msa_sign_in(self) -> MsaSignIn:
+        """The personal Microsoft account sign-in (MSAL)."""
+
+        def build() -> MsaSignIn:
+            from shared.adapters.msa_signin import MsalSignIn
+            from shared.telemetry import traced
+
+            s = self.settings
+            sign_in = MsalSignIn(
+                s.msa_authority,
+                s.msa_client_id or "",
+                s.msa_client_secret or "",
+                redirect_uri=s.msa_redirect_uri or "",
+                expected_tenant_id=s.msa_tenant_id,
+                verify=s.msa_ca_bundle or True,
+            )
+            traced_sign_in: MsaSignIn = traced(sign_in, "msal")
+            return traced_sign_in
+
+        return self._once("msa-signin", build)
+
+    @property
+    def alert_sinks(self) -> list[AlertSink]:
+        """The configured sinks: the webhook and/or the queue a Logic App reads (maybe none)."""
+
+        def build() -> list[AlertSink]:
+            from shared.adapters.alert_sinks import QueueSink, WebhookSink
+
+            s = self.settings
+            sinks: list[AlertSink] = []
+            if s.alerts_webhook_url:
+                sinks.append(WebhookSink(str(s.alerts_webhook_url), timeout=s.alerts_timeout_seconds))
+            if s.alerts_queue_name:
+                sinks.append(QueueSink(self.queue, s.alerts_queue_name))
+            return sinks
+
+        return self._once("alert-sinks", build)
+
     def service(self, name: str, build: Callable[[Container], T]) -> T:
-        """A service built once from this container (services declare their own builders)."""
+        """A service built once from this container."""
         return self._once("service:" + name, lambda: build(self))
 
     def close(self) -> None:
         with self._lock:
             for value in self._built.values():
-                close = getattr(value, "close", None)
-                if callable(close):
-                    close()
+                for item in value if isinstance(value, list) else [value]:
+                    close = getattr(item, "close", None)
+                    if callable(close):
+                        close()
             self._built.clear()
 
 
@@ -179,3 +254,125 @@ def reset(new: Container | None = None) -> None:
             _container.close()
         _container = new
         get_settings.cache_clear()
+
+
+# --- services: what triggers ask for ---------------------------------------------------------
+# Each builder imports its service module on first use; ``c`` defaults to the worker's container.
+
+
+def partner_service(c: Container | None = None) -> PartnerService:
+    def build(c: Container) -> PartnerService:
+        from shared.services.partners import PartnerService
+
+        return PartnerService(c.store)
+
+    return (c or container()).service("partners", build)
+
+
+def users_service(c: Container | None = None) -> UserService:
+    def build(c: Container) -> UserService:
+        from shared.services.users import UserService
+
+        s = c.settings
+        return UserService(
+            c.store,
+            c.queue,
+            lambda: c.directory,  # built on the first call that needs Graph
+            max_rows=s.import_max_rows,
+            inline_rows=s.import_inline_rows,
+            log_ttl_hours=s.import_log_ttl_hours,
+            stall_seconds=s.import_stall_seconds,
+        )
+
+    return (c or container()).service("users", build)
+
+
+def msa_link_service(c: Container | None = None) -> MsaLinkService:
+    def build(c: Container) -> MsaLinkService:
+        from shared.services.links import LinkService
+        from shared.services.msa_link import MsaLinkService
+
+        return MsaLinkService(c.store, lambda: c.msa_sign_in, LinkService(c.store), flow_ttl_seconds=c.settings.msa_flow_ttl_seconds)
+
+    return (c or container()).service("msa-link", build)
+
+
+def alert_service(c: Container | None = None) -> AlertService:
+    def build(c: Container) -> AlertService:
+        from shared.services.alerts import AlertService
+
+        s = c.settings
+        return AlertService(
+            c.store,
+            c.queue,
+            lambda: c.alert_sinks,  # built on the first delivery
+            max_attempts=s.alerts_max_attempts,
+            backoff_seconds=s.alerts_backoff_seconds,
+            backoff_max_seconds=s.alerts_backoff_max_seconds,
+            max_age_seconds=s.alerts_max_age_seconds,
+        )
+
+    return (c or container()).service("alerts", build)
+
+
+def designation_service(c: Container | None = None) -> DesignationService:
+    def build(c: Container) -> DesignationService:
+        from shared.domain.designations import load_designations
+        from shared.services.designations import DesignationService
+
+        alerts = alert_service(c)
+        return DesignationService(
+            c.store,
+            load_designations(c.settings.catalog_dir),
+            alert_window_days=c.settings.alert_window_days,
+            record_alerts=alerts.record,
+        )
+
+    return (c or container()).service("designations", build)
+
+
+def evaluation_service(c: Container | None = None) -> EvaluationService:
+    def build(c: Container) -> EvaluationService:
+        from shared.services.evaluation import EvaluationService
+
+        return EvaluationService(
+            c.store,
+            c.queue,
+            c.catalog,
+            alert_window_days=c.settings.alert_window_days,
+            raise_alerts=alert_service(c).on_change,
+            designations=designation_service(c),
+        )
+
+    return (c or container()).service("evaluation", build)
+
+
+def membership_service(c: Container | None = None) -> MembershipService:
+    def build(c: Container) -> MembershipService:
+        from shared.services.membership import MembershipService
+
+        return MembershipService(
+            c.store,
+            window_days=c.settings.alert_window_days,
+            evaluate=lambda partner_id: evaluation_service(c).evaluate_partner(partner_id),
+        )
+
+    return (c or container()).service("membership", build)
+
+
+def feed_service(c: Container | None = None) -> FeedService:
+    def build(c: Container) -> FeedService:
+        from shared.services.feeds import FeedService
+
+        return FeedService(c.store, c.catalog)
+
+    return (c or container()).service("feeds", build)
+
+
+def program_service(c: Container | None = None) -> ProgramService:
+    def build(c: Container) -> ProgramService:
+        from shared.services.program import ProgramService
+
+        return ProgramService(c.store, lambda: c.service("catalog-api", lambda c: c.catalog.to_api()))
+
+    return (c or container()).service("program", build)

@@ -1,7 +1,11 @@
-"""The ports the services talk to: a document store and a message queue.
+"""The ports the services talk to: a document store, a message queue, a directory, the MSA
+sign-in and the alert sinks.
 
-Adapters: ``shared.adapters.sqlite_store`` / ``cosmos_store`` and ``sqlite_queue`` /
-``storage_queue``. Every adapter passes the same contract tests (tests/integration).
+Adapters: ``shared.adapters.sqlite_store`` / ``cosmos_store``, ``sqlite_queue`` /
+``storage_queue``, ``graph_directory``, ``msa_signin`` and ``alert_sinks``; ``shared.bootstrap``
+chooses and builds them. Each store and queue adapter passes the same contract tests
+(tests/integration). Adapters raise the errors declared here; the services turn them into the
+caller's problems.
 """
 
 from __future__ import annotations
@@ -305,8 +309,6 @@ class Directory(Protocol):
         """The users among ``upns`` that exist, keyed by lower-case UPN (batched reads)."""
         ...
 
-    def get_user(self, tenant_id: str, id_or_upn: str) -> DirectoryUser | None: ...
-
     def delete_user(self, tenant_id: str, user_id: str) -> bool:
         """Delete; False when it was already gone."""
         ...
@@ -316,3 +318,52 @@ class Directory(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --- MSA sign-in (linking an employee's personal Microsoft account) -------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The personal Microsoft account that signed in."""
+
+    oid: str
+    email: str | None
+    name: str | None
+
+
+class SignInError(Exception):
+    """The sign-in response cannot link anything (refused, foreign, invalid); the message is
+    fit for the person signing in and names no secret and no provider text."""
+
+
+class SignInUnavailableError(Exception):
+    """The sign-in service could not be reached; retryable."""
+
+
+class MsaSignIn(Protocol):
+    """The authorization code flow with PKCE against the Microsoft account authority."""
+
+    def start(self, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
+        """The URL to send the browser to, and the flow to keep server-side until the callback."""
+        ...
+
+    def finish(self, flow: dict[str, Any], params: dict[str, str]) -> Identity:
+        """Redeem the callback parameters: the account, or ``SignInError`` /
+        ``SignInUnavailableError``."""
+        ...
+
+
+# --- alert sinks -----------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """The sink did not take the event; the reason names no secret."""
+
+
+class AlertSink(Protocol):
+    """Where alerts go (CloudEvents 1.0 JSON); ``deliver`` raises ``DeliveryError`` on failure."""
+
+    name: str
+
+    def deliver(self, event: Mapping[str, Any]) -> None: ...

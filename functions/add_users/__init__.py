@@ -27,7 +27,8 @@ PARTNERS = "partners/{partnerId}"
     responses={201: "Registered", 409: "The tenant belongs to another partner"},
 )
 def put_partner(call: Call) -> func.HttpResponse:
-    from shared.services.partners import PartnerIn, partner_service, validate_partner_id
+    from shared.bootstrap import partner_service
+    from shared.services.partners import PartnerIn, validate_partner_id
 
     partner_id = validate_partner_id(call.path("partnerId"))
     saved, created = partner_service().register(partner_id, call.model(PartnerIn))
@@ -74,8 +75,7 @@ def get_partner(call: Call) -> func.HttpResponse:
     headers={"Idempotency-Key": "Retrying with the same key returns the same import and creates nothing twice"},
 )
 def add_users(call: Call) -> func.HttpResponse:
-    from shared.bootstrap import container
-    from shared.services.users import users_service
+    from shared.bootstrap import container, users_service
 
     service = users_service()
     limit = container().settings.import_max_body_bytes
@@ -102,7 +102,7 @@ def add_users(call: Call) -> func.HttpResponse:
     response="shared.services.users:IMPORT_SCHEMA",
 )
 def get_import(call: Call) -> func.HttpResponse:
-    from shared.services.users import users_service
+    from shared.bootstrap import users_service
 
     return json_response(users_service().get_import(call.partner_id, call.path("importId")))
 
@@ -120,7 +120,7 @@ def get_import(call: Call) -> func.HttpResponse:
     responses={410: "Already downloaded or expired", 409: "The import is still running"},
 )
 def get_import_log(call: Call) -> func.HttpResponse:
-    from shared.services.users import users_service
+    from shared.bootstrap import users_service
 
     import_id = call.path("importId")
     content = users_service().download_log(call.partner_id, import_id)
@@ -138,7 +138,7 @@ def get_import_log(call: Call) -> func.HttpResponse:
     response="shared.services.users:USERS_SCHEMA",
 )
 def list_users(call: Call) -> func.HttpResponse:
-    from shared.services.users import users_service
+    from shared.bootstrap import users_service
 
     return json_response(users_service().list_users(call.partner_id))
 
@@ -157,7 +157,7 @@ def remove_user(call: Call) -> func.HttpResponse:
     """204 as the contract fixes it; the ``Directory-Account`` header says whether the
     directory account was deleted (the suite created it) or kept."""
     from functions.http import no_content
-    from shared.services.users import users_service
+    from shared.bootstrap import users_service
 
     assert call.partner is not None
     removed = users_service().remove_user(call.partner, call.path("userId"))
@@ -169,16 +169,17 @@ def remove_user(call: Call) -> func.HttpResponse:
 def import_users(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Large imports continue here; a redelivered message resumes the same plan."""
     from functions.messages import run_message
+    from shared.bootstrap import partner_service, users_service
     from shared.services.users import import_message
 
-    run_message("import-users", msg, import_message, context)
+    run_message("import-users", msg, lambda body: import_message(body, partner_service(), users_service()), context)
 
 
 @bp.function_name("sweep_import_logs")
 @bp.timer_trigger(schedule="0 7 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Erase the passwords of log files past their expiry, downloaded or not."""
-    from shared.services.users import users_service
+    from shared.bootstrap import users_service
     from shared.telemetry import timer_run
 
     with timer_run("sweep_import_logs", context):
@@ -190,7 +191,7 @@ def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) ->
 def resume_imports(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Running imports that made no progress for IMPORT_STALL_SECONDS continue again
     (their queue message was never sent, or was lost)."""
-    from shared.services.users import users_service
+    from shared.bootstrap import users_service
     from shared.telemetry import timer_run
 
     with timer_run("resume_imports", context):

@@ -14,9 +14,10 @@ bp = func.Blueprint()
 @bp.queue_trigger(arg_name="msg", queue_name="dispatch-alerts", connection="AzureWebJobsStorage")
 def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
+    from shared.bootstrap import alert_service
     from shared.services.alerts import dispatch_message
 
-    run_message("dispatch-alerts", msg, dispatch_message, context)
+    run_message("dispatch-alerts", msg, lambda body: dispatch_message(body, alert_service()), context)
 
 
 @bp.function_name("sweep_alerts")
@@ -24,7 +25,7 @@ def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None
 def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Pending alerts whose dispatch message was lost, and failed alerts due for their slow
     retry, are dispatched again."""
-    from shared.services.alerts import alert_service
+    from shared.bootstrap import alert_service
     from shared.telemetry import timer_run
 
     with timer_run("sweep_alerts", context):
@@ -43,8 +44,8 @@ def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None
     query={"state": "pending, delivered or failed"},
 )
 def list_alerts(call: Call) -> func.HttpResponse:
+    from shared.bootstrap import alert_service
     from shared.errors import ValidationFailed
-    from shared.services.alerts import alert_service
 
     state = call.query("state")
     if state not in (None, "pending", "delivered", "failed"):
@@ -65,6 +66,6 @@ def list_alerts(call: Call) -> func.HttpResponse:
     responses={409: "The alert was delivered already"},
 )
 def retry_alert(call: Call) -> func.HttpResponse:
-    from shared.services.alerts import alert_service
+    from shared.bootstrap import alert_service
 
     return json_response(alert_service().retry(call.partner_id, call.path("alertId")).to_api(), 202)

@@ -33,7 +33,8 @@ HTML_HEADERS = {
     response="shared.services.msa_link:LinkStartOut",
 )
 def start_msa_link(call: Call) -> func.HttpResponse:
-    from shared.services.msa_link import LinkStartIn, msa_link_service
+    from shared.bootstrap import msa_link_service
+    from shared.services.msa_link import LinkStartIn
 
     body = LinkStartIn() if not (call.req.get_body() or b"").strip() else call.model(LinkStartIn, limit=4096)
     assert call.partner is not None and call.caller is not None
@@ -51,7 +52,7 @@ def start_msa_link(call: Call) -> func.HttpResponse:
     response="shared.services.msa_link:LinkOut",
 )
 def get_msa_link(call: Call) -> func.HttpResponse:
-    from shared.services.msa_link import msa_link_service
+    from shared.bootstrap import msa_link_service
 
     assert call.partner is not None and call.caller is not None
     return json_response(msa_link_service().current(call.partner, call.caller))
@@ -68,7 +69,7 @@ def get_msa_link(call: Call) -> func.HttpResponse:
     status=204,
 )
 def delete_msa_link(call: Call) -> func.HttpResponse:
-    from shared.services.msa_link import msa_link_service
+    from shared.bootstrap import msa_link_service
 
     assert call.partner is not None and call.caller is not None
     msa_link_service().unlink(call.partner, call.caller)
@@ -77,8 +78,8 @@ def delete_msa_link(call: Call) -> func.HttpResponse:
 
 def _callback(call: Call, params: dict[str, str]) -> func.HttpResponse:
     """The redirect URI: never links; hands the code and state to whoever completes."""
+    from shared.bootstrap import msa_link_service
     from shared.errors import ProblemError
-    from shared.services.msa_link import msa_link_service
 
     wants_html = "text/html" in (call.header("accept") or "")
     try:
@@ -200,7 +201,8 @@ def msa_callback_form_post(call: Call) -> func.HttpResponse:
     responses={400: "A sign-in started by another account, an unknown, used or expired state, or a refused code"},
 )
 def complete_msa_link(call: Call) -> func.HttpResponse:
-    from shared.services.msa_link import LinkCompleteIn, msa_link_service
+    from shared.bootstrap import msa_link_service
+    from shared.services.msa_link import LinkCompleteIn
 
     assert call.partner is not None and call.caller is not None
     link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=16384))
@@ -211,7 +213,7 @@ def complete_msa_link(call: Call) -> func.HttpResponse:
 @bp.timer_trigger(schedule="0 */10 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
 def sweep_signin_flows(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Delete sign-ins started but never finished: their PKCE verifier must not linger."""
-    from shared.services.msa_link import msa_link_service
+    from shared.bootstrap import msa_link_service
     from shared.telemetry import timer_run
 
     with timer_run("sweep_signin_flows", context):

@@ -22,7 +22,7 @@ bp = func.Blueprint()
     response="shared.services.designations:DESIGNATION_CATALOG_SCHEMA",
 )
 def get_designation_catalog(call: Call) -> func.HttpResponse:
-    from shared.services.designations import designation_service
+    from shared.bootstrap import designation_service
 
     return json_response(designation_service().catalog_view(), headers={"Cache-Control": "private, max-age=300"})
 
@@ -39,7 +39,8 @@ def get_designation_catalog(call: Call) -> func.HttpResponse:
     response="shared.services.designations:CustomerFactsOut",
 )
 def put_customer_facts(call: Call) -> func.HttpResponse:
-    from shared.services.designations import MAX_FACTS_BODY_BYTES, CustomerFactsIn, designation_service
+    from shared.bootstrap import designation_service
+    from shared.services.designations import MAX_FACTS_BODY_BYTES, CustomerFactsIn
 
     body = call.model(CustomerFactsIn, limit=MAX_FACTS_BODY_BYTES)
     result = designation_service().put_customer_facts(call.partner_id, call.path("month"), body)
@@ -57,7 +58,7 @@ def put_customer_facts(call: Call) -> func.HttpResponse:
     response="shared.services.designations:DESIGNATIONS_SCHEMA",
 )
 def get_designations(call: Call) -> func.HttpResponse:
-    from shared.services.designations import designation_service
+    from shared.bootstrap import designation_service
 
     return json_response(designation_service().view(call.partner_id))
 
@@ -73,7 +74,7 @@ def get_designations(call: Call) -> func.HttpResponse:
     response="shared.services.designations:DESIGNATION_SCHEMA",
 )
 def get_designation(call: Call) -> func.HttpResponse:
-    from shared.services.designations import designation_service
+    from shared.bootstrap import designation_service
 
     return json_response(designation_service().view(call.partner_id, call.path("designationId")))
 
@@ -90,7 +91,8 @@ def get_designation(call: Call) -> func.HttpResponse:
     response="shared.services.designations:SIMULATION_SCHEMA",
 )
 def simulate_designations(call: Call) -> func.HttpResponse:
-    from shared.services.designations import SimulationIn, designation_service
+    from shared.bootstrap import designation_service
+    from shared.services.designations import SimulationIn
 
     return json_response(designation_service().simulate(call.partner_id, call.model(SimulationIn)))
 
@@ -108,7 +110,7 @@ def simulate_designations(call: Call) -> func.HttpResponse:
     responses={409: "Not qualified in the window: the problem names what is missing"},
 )
 def enrol_designation(call: Call) -> func.HttpResponse:
-    from shared.services.designations import designation_service
+    from shared.bootstrap import designation_service
 
     assert call.caller is not None
     out, changed = designation_service().enrol(call.partner_id, call.path("designationId"), actor=call.caller.actor)

@@ -31,8 +31,7 @@ def get_catalog(call: Call) -> func.HttpResponse:
 @bp.timer_trigger(schedule="%EVALUATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Enqueue one message per partner and nothing else: scale-out is the queue's."""
-    from shared.services.evaluation import evaluation_service
-    from shared.services.partners import partner_service
+    from shared.bootstrap import evaluation_service, partner_service
     from shared.telemetry import timer_run
 
     with timer_run("nightly_evaluation", context):
@@ -43,9 +42,10 @@ def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -
 @bp.queue_trigger(arg_name="msg", queue_name="evaluate-partner", connection="AzureWebJobsStorage")
 def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
+    from shared.bootstrap import evaluation_service, partner_service
     from shared.services.evaluation import evaluate_message
 
-    run_message("evaluate-partner", msg, evaluate_message, context)
+    run_message("evaluate-partner", msg, lambda body: evaluate_message(body, partner_service(), evaluation_service()), context)
 
 
 @endpoint(
@@ -59,7 +59,7 @@ def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> No
     response="shared.domain.evaluation:EVALUATION_SCHEMA",
 )
 def evaluate_now(call: Call) -> func.HttpResponse:
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     return json_response(evaluation_service().evaluate_partner(call.partner_id))
 
@@ -75,7 +75,7 @@ def evaluate_now(call: Call) -> func.HttpResponse:
     response="shared.domain.evaluation:EVALUATION_SCHEMA",
 )
 def get_evaluation(call: Call) -> func.HttpResponse:
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     return json_response(evaluation_service().latest(call.partner_id))
 
@@ -92,7 +92,7 @@ def get_evaluation(call: Call) -> func.HttpResponse:
     query={"from": "First night (YYYY-MM-DD); default 30 days before to", "to": "Last night (YYYY-MM-DD); default today"},
 )
 def get_evaluation_history(call: Call) -> func.HttpResponse:
-    from shared.services.evaluation import evaluation_service
+    from shared.bootstrap import evaluation_service
 
     return json_response(evaluation_service().history(call.partner_id, call.query_date("from"), call.query_date("to")))
 
@@ -109,7 +109,8 @@ def get_evaluation_history(call: Call) -> func.HttpResponse:
     response="shared.services.feeds:AchievementsOut",
 )
 def post_achievements(call: Call) -> func.HttpResponse:
-    from shared.services.feeds import AchievementsIn, feed_service
+    from shared.bootstrap import feed_service
+    from shared.services.feeds import AchievementsIn
 
     body = call.model(AchievementsIn, limit=2_000_000)
     return json_response(feed_service().post_achievements(body.achievements).model_dump(by_alias=True))
@@ -127,7 +128,8 @@ def post_achievements(call: Call) -> func.HttpResponse:
     response="shared.services.feeds:PerformanceOut",
 )
 def put_performance(call: Call) -> func.HttpResponse:
-    from shared.services.feeds import PerformanceIn, feed_service
+    from shared.bootstrap import feed_service
+    from shared.services.feeds import PerformanceIn
 
     result = feed_service().put_performance(call.partner_id, call.model(PerformanceIn))
     return json_response(result.model_dump(by_alias=True, mode="json"))
@@ -146,7 +148,8 @@ def put_performance(call: Call) -> func.HttpResponse:
     responses={201: "Granted"},
 )
 def put_override(call: Call) -> func.HttpResponse:
-    from shared.services.program import OverrideIn, program_service
+    from shared.bootstrap import program_service
+    from shared.services.program import OverrideIn
 
     assert call.caller is not None
     override, created = program_service().put_override(
@@ -167,9 +170,8 @@ def put_override(call: Call) -> func.HttpResponse:
     response_type="text/csv",
 )
 def skills_report(call: Call) -> func.HttpResponse:
+    from shared.bootstrap import evaluation_service, program_service
     from shared.errors import NotFound
-    from shared.services.evaluation import evaluation_service
-    from shared.services.program import program_service
 
     try:
         latest = evaluation_service().latest(call.partner_id)
@@ -190,7 +192,7 @@ def skills_report(call: Call) -> func.HttpResponse:
     response="shared.domain.membership:MEMBERSHIP_SCHEMA",
 )
 def get_membership(call: Call) -> func.HttpResponse:
-    from shared.services.membership import membership_service
+    from shared.bootstrap import membership_service
 
     return json_response(membership_service().view(call.partner_id))
 
@@ -209,7 +211,8 @@ def get_membership(call: Call) -> func.HttpResponse:
     responses={409: "Not eligible: the problem names the gap"},
 )
 def buy_membership(call: Call) -> func.HttpResponse:
-    from shared.services.membership import MembershipIn, membership_service
+    from shared.bootstrap import membership_service
+    from shared.services.membership import MembershipIn
 
     assert call.caller is not None
     view = membership_service().buy(call.partner_id, call.model(MembershipIn), actor=call.caller.actor)

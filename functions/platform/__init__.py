@@ -26,9 +26,11 @@ bp = func.Blueprint()
     response="functions.schemas:HEALTH",
 )
 def health(call: Call) -> func.HttpResponse:
+    from shared.bootstrap import container
     from shared.services.health import health_report
 
-    return json_response(health_report())
+    c = container()
+    return json_response(health_report(lambda: c.queue, c.settings))
 
 
 @endpoint(

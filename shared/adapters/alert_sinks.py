@@ -8,19 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from shared.ports import MessageQueue
-
-
-class DeliveryError(Exception):
-    """The sink did not take the event; the reason names no secret."""
-
-
-class AlertSink(Protocol):
-    name: str
-
-    def deliver(self, event: Mapping[str, Any]) -> None: ...
+from shared.ports import DeliveryError, MessageQueue
 
 
 class WebhookSink:

@@ -16,12 +16,11 @@ import hmac
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.errors import BadRequest, ServiceUnavailable
 from shared.logs import correlation_id
+from shared.ports import Identity, SignInError, SignInUnavailableError
 
 log = logging.getLogger("competency.msa")
 
@@ -30,13 +29,6 @@ CLOCK_SKEW_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 15
 _MAX_PROVIDER_TEXT = 200
 _FOREIGN_RESPONSE = "The sign-in response does not belong to this sign-in. Start linking again."
-
-
-@dataclass(frozen=True)
-class Identity:
-    oid: str
-    email: str | None
-    name: str | None
 
 
 def _clean(value: Any) -> str:
@@ -67,7 +59,9 @@ def _http_client(verify: bool | str) -> Any:
     return session
 
 
-class MsaSignIn:
+class MsalSignIn:
+    """``MsaSignIn`` with MSAL."""
+
     def __init__(
         self,
         authority: str,
@@ -98,7 +92,7 @@ class MsaSignIn:
         self._instance_discovery = parts.hostname.lower() in WELL_KNOWN_AUTHORITY_HOSTS
 
     def __repr__(self) -> str:  # never show the secret
-        return f"MsaSignIn(authority={self.authority!r}, client_id={self.client_id!r})"
+        return f"MsalSignIn(authority={self.authority!r}, client_id={self.client_id!r})"
 
     def _app(self) -> Any:
         import msal
@@ -114,7 +108,7 @@ class MsaSignIn:
                 azure_region=False,
             )
         except (ValueError, OSError) as exc:  # discovery failed, or the network did
-            raise ServiceUnavailable("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
+            raise SignInUnavailableError("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
 
     def start(self, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
         """The URL to send the browser to, and the flow to keep until the callback."""
@@ -136,27 +130,27 @@ class MsaSignIn:
         return flow["auth_uri"], flow
 
     def finish(self, flow: dict[str, Any], params: dict[str, str]) -> Identity:
-        """Redeem the callback parameters; the signed-in personal account, or BadRequest."""
+        """Redeem the callback parameters; the signed-in personal account, or ``SignInError``."""
         expected_state = str(flow.get("state") or "")
         state = str(params.get("state") or "")
         if not expected_state or not hmac.compare_digest(state.encode(), expected_state.encode()):
-            raise BadRequest(_FOREIGN_RESPONSE)
+            raise SignInError(_FOREIGN_RESPONSE)
         if params.get("error"):  # refused at the provider: no need to contact it again
-            raise BadRequest(self._provider_error(params))
+            raise SignInError(self._provider_error(params))
         app = self._app()
         try:
             result = app.acquire_token_by_auth_code_flow(dict(flow), dict(params))
         except ValueError:  # state mismatch, or neither code nor error in the callback
-            raise BadRequest(_FOREIGN_RESPONSE) from None
+            raise SignInError(_FOREIGN_RESPONSE) from None
         except RuntimeError:  # the nonce in the ID token does not match
-            raise BadRequest("The sign-in response failed validation. Start linking again.") from None
+            raise SignInError("The sign-in response failed validation. Start linking again.") from None
         except OSError as exc:
-            raise ServiceUnavailable("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
+            raise SignInUnavailableError("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
         if not isinstance(result, dict) or "error" in result:
-            raise BadRequest(self._provider_error(result if isinstance(result, dict) else {}))
+            raise SignInError(self._provider_error(result if isinstance(result, dict) else {}))
         claims = result.get("id_token_claims")
         if not isinstance(claims, dict):
-            raise BadRequest("The Microsoft account sign-in returned no identity. Start linking again.")
+            raise SignInError("The Microsoft account sign-in returned no identity. Start linking again.")
         return self._identity(claims)
 
     @staticmethod
@@ -180,17 +174,17 @@ class MsaSignIn:
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if self.client_id not in audiences:
-            raise BadRequest("The sign-in token was issued to another application. Start linking again.")
+            raise SignInError("The sign-in token was issued to another application. Start linking again.")
         if str(claims.get("iss") or "") not in self._issuers(tenant):
-            raise BadRequest("The sign-in token has an unexpected issuer. Start linking again.")
+            raise SignInError("The sign-in token has an unexpected issuer. Start linking again.")
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or exp + CLOCK_SKEW_SECONDS < time.time():
-            raise BadRequest("The sign-in token has expired. Start linking again.")
+            raise SignInError("The sign-in token has expired. Start linking again.")
         if tenant.lower() != self.expected_tenant_id.lower():
-            raise BadRequest("This is a work or school account; sign in with a personal Microsoft account.")
+            raise SignInError("This is a work or school account; sign in with a personal Microsoft account.")
         oid = str(claims.get("oid") or "")
         if not oid:
-            raise BadRequest("The sign-in token has no account id. Start linking again.")
+            raise SignInError("The sign-in token has no account id. Start linking again.")
         # ``email`` comes only with the email scope, and ``preferred_username`` may be a phone
         # number: neither identifies the account (``oid`` does); an address is kept if known.
         email = next((str(v) for v in (claims.get("email"), claims.get("preferred_username")) if v and "@" in str(v)), None)

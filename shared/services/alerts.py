@@ -19,12 +19,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared import telemetry
-from shared.bootstrap import Container, container
 from shared.documents import StoredModel, iso, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
 from shared.domain.designations import ALERT_TYPES as DESIGNATION_ALERT_TYPES
 from shared.errors import Conflict, NotFound
-from shared.ports import ConflictError, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
+from shared.ports import AlertSink, ConflictError, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
 from shared.queues import DISPATCH_ALERTS
 
 log = logging.getLogger("competency.alerts")
@@ -105,7 +104,7 @@ class AlertService:
         self,
         store: DocumentStore,
         queue: MessageQueue,
-        sinks: Callable[[], Sequence[Any]],
+        sinks: Callable[[], Sequence[AlertSink]],
         *,
         max_attempts: int,
         backoff_seconds: float,
@@ -172,6 +171,25 @@ class AlertService:
                 raise
             # Not lost: the alerts are stored as pending and the sweep will pick them up.
             log.warning("could not enqueue %d alert(s); the sweep will dispatch them", len(bodies))
+
+    def on_change(self, change: Any) -> list[str]:
+        """What the evaluation calls with the change it found (``evaluation.Change``): the alert
+        rules run on it and the alerts they raise are recorded."""
+        current = change.current
+        expiring = [dict(item) for comp in current.get("competencies", []) for item in comp.get("expiring", [])]
+        alerts = raise_alerts(
+            partner_id=change.inputs.partner_id,
+            previous=change.previous,
+            current=current,
+            held=change.inputs.held_levels(change.on),
+            people=alert_facts(change.inputs),
+            expiring=expiring,
+            raised_at=datetime.fromisoformat(str(current["evaluatedAt"]).replace("Z", "+00:00")),
+            risks=change.risks,
+            previous_risks=change.previous_risks,
+            reminders=change.reminders,
+        )
+        return self.record(alerts, str(current.get("evaluatedAt")))
 
     # --- delivering --------------------------------------------------------------------------
 
@@ -285,11 +303,11 @@ class AlertService:
         return [AlertDoc.from_doc(s.body).to_api() for s in docs]
 
 
-def dispatch_message(body: Any) -> None:
+def dispatch_message(body: Any, alerts: AlertService) -> None:
     """The dispatch queue trigger's work; a malformed message is dropped, not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("alertId"), str):
         raise InvalidMessage("a dispatch message names a partnerId and an alertId")
-    alert_service().dispatch(body["partnerId"], body["alertId"])
+    alerts.dispatch(body["partnerId"], body["alertId"])
 
 
 def alert_facts(inputs: Any) -> dict[str, PersonFacts]:
@@ -309,61 +327,6 @@ def alert_facts(inputs: Any) -> dict[str, PersonFacts]:
             msa_unlinked=user.user_id not in linked and bool(severed),
         )
     return facts
-
-
-def alert_service(c: Container | None = None) -> AlertService:
-    c = c or container()
-
-    def build(c: Container) -> AlertService:
-        return AlertService(
-            c.store,
-            c.queue,
-            lambda: alert_sinks(c),
-            max_attempts=c.settings.alerts_max_attempts,
-            backoff_seconds=c.settings.alerts_backoff_seconds,
-            backoff_max_seconds=c.settings.alerts_backoff_max_seconds,
-            max_age_seconds=c.settings.alerts_max_age_seconds,
-        )
-
-    return c.service("alerts", build)
-
-
-def alert_sinks(c: Container) -> list[Any]:
-    def build() -> list[Any]:
-        from shared.adapters.alert_sinks import QueueSink, WebhookSink
-
-        s = c.settings
-        sinks: list[Any] = []
-        if s.alerts_webhook_url:
-            sinks.append(WebhookSink(str(s.alerts_webhook_url), timeout=s.alerts_timeout_seconds))
-        if s.alerts_queue_name:
-            sinks.append(QueueSink(c.queue, s.alerts_queue_name))
-        return sinks
-
-    return c.service("alert-sinks", lambda _c: build())
-
-
-def alert_hook(c: Container) -> Callable[[Any], list[str]]:
-    """What the evaluation calls with the change it found (``evaluation.Change``)."""
-
-    def on_change(change: Any) -> list[str]:
-        current = change.current
-        expiring = [dict(item) for comp in current.get("competencies", []) for item in comp.get("expiring", [])]
-        alerts = raise_alerts(
-            partner_id=change.inputs.partner_id,
-            previous=change.previous,
-            current=current,
-            held=change.inputs.held_levels(change.on),
-            people=alert_facts(change.inputs),
-            expiring=expiring,
-            raised_at=datetime.fromisoformat(str(current["evaluatedAt"]).replace("Z", "+00:00")),
-            risks=change.risks,
-            previous_risks=change.previous_risks,
-            reminders=change.reminders,
-        )
-        return alert_service(c).record(alerts, str(current.get("evaluatedAt")))
-
-    return on_change
 
 
 ALERT_SCHEMA: dict[str, Any] = {

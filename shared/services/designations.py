@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.bootstrap import Container, container
 from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
 from shared.domain import designations as pcs
 from shared.domain.evaluation import Achievement, Person
@@ -574,22 +573,6 @@ class DesignationService:
         else:
             self._store.replace(pk, doc, if_match=stored.etag)  # a concurrent change: 412 → 409, retry
         return out, True
-
-
-def designation_service(c: Container | None = None) -> DesignationService:
-    c = c or container()
-
-    def build(c: Container) -> DesignationService:
-        from shared.services.alerts import alert_service
-
-        return DesignationService(
-            c.store,
-            pcs.load_designations(c.settings.catalog_dir),
-            alert_window_days=c.settings.alert_window_days,
-            record_alerts=lambda alerts, at: alert_service(c).record(alerts, at),
-        )
-
-    return c.service("designations", build)
 
 
 DESIGNATION_SCHEMA: dict[str, Any] = {

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from shared import telemetry
-from shared.bootstrap import Container, container
 from shared.documents import (
     EVALUATION_INPUT_TYPES,
     EvaluationDoc,
@@ -36,6 +35,7 @@ from shared.ports import DocumentStore, InvalidMessage, MessageQueue, Stored
 from shared.queues import EVALUATE_PARTNER
 from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
 from shared.services.links import count_linked
+from shared.services.partners import PartnerService
 
 log = logging.getLogger("competency.evaluation")
 
@@ -499,7 +499,7 @@ HISTORY_SCHEMA: dict[str, Any] = {
 }
 
 
-def evaluate_message(body: Any) -> None:
+def evaluate_message(body: Any, partners: PartnerService, evaluation: EvaluationService) -> None:
     """The queue trigger's work; a malformed message is dropped (``InvalidMessage``), not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
         raise InvalidMessage("an evaluation message names a partnerId")
@@ -510,34 +510,7 @@ def evaluate_message(body: Any) -> None:
         except ValueError:
             raise InvalidMessage("evaluatedAt is not an ISO 8601 date-time") from None
     run_key = body.get("runKey") if isinstance(body.get("runKey"), str) else None
-    from shared.services.partners import partner_service
-
-    if partner_service().document(body["partnerId"]) is None:
+    if partners.document(body["partnerId"]) is None:
         log.warning("partner %s no longer exists; nothing to evaluate", body["partnerId"])
         return
-    evaluation_service().evaluate_partner(body["partnerId"], run_key=run_key, evaluated_at=at)
-
-
-def evaluation_service(c: Container | None = None) -> EvaluationService:
-    c = c or container()
-
-    def build(c: Container) -> EvaluationService:
-        hook = None
-        try:
-            from shared.services.alerts import alert_hook
-
-            hook = alert_hook(c)
-        except ImportError:  # the alert rules are optional for the evaluation itself
-            hook = None
-        from shared.services.designations import designation_service
-
-        return EvaluationService(
-            c.store,
-            c.queue,
-            c.catalog,
-            alert_window_days=c.settings.alert_window_days,
-            raise_alerts=hook,
-            designations=designation_service(c),
-        )
-
-    return c.service("evaluation", build)
+    evaluation.evaluate_partner(body["partnerId"], run_key=run_key, evaluated_at=at)

@@ -20,7 +20,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from shared.bootstrap import Container, container
 from shared.documents import AchievementDoc, ApiModel, MetricDoc, MsaLinkDoc, msa_pk, partner_pk, utc_now
 from shared.domain.catalog import Catalog
 from shared.ports import ConflictError, DocumentStore, NotFoundError, PreconditionFailedError
@@ -237,8 +236,3 @@ class FeedService:
             )
             self._store.upsert(partner_pk(partner_id), doc.to_doc())
         return PerformanceOut(partner_id=partner_id, as_of=body.as_of, stored=len(body.metrics))
-
-
-def feed_service(c: Container | None = None) -> FeedService:
-    c = c or container()
-    return c.service("feeds", lambda c: FeedService(c.store, c.catalog))

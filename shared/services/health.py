@@ -9,27 +9,28 @@ alert sink no alert can be delivered: also ``degraded``, with the reason under `
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from shared.bootstrap import container
-from shared.ports import StoreUnavailableError, poison_queue_name
+from shared.ports import MessageQueue, StoreUnavailableError, poison_queue_name
 from shared.queues import TRIGGER_QUEUES
+from shared.settings import Settings
 
 log = logging.getLogger("competency.health")
 
 NO_SINK_WARNING = "No alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME): alerts stay undelivered."
 
 
-def health_report() -> dict[str, Any]:
+def health_report(queue: Callable[[], MessageQueue], settings: Settings) -> dict[str, Any]:
+    """``queue`` is asked for inside the check: a queue that cannot even be built is reported."""
     poison: dict[str, int] = {}
     unavailable: list[str] = []
     try:
-        queue = container().queue
+        queues = queue()
         for name in TRIGGER_QUEUES:
-            poison[poison_queue_name(name)] = queue.approximate_count(poison_queue_name(name))
+            poison[poison_queue_name(name)] = queues.approximate_count(poison_queue_name(name))
     except StoreUnavailableError as exc:
         unavailable.append(exc.dependency)
-    settings = container().settings
     warnings = []
     if not (settings.alerts_webhook_url or settings.alerts_queue_name):
         warnings.append(NO_SINK_WARNING)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from shared.bootstrap import Container, container
 from shared.documents import ApiModel, EvaluationDoc, SubscriptionDoc, iso, partner_pk, utc_now
 from shared.domain import membership as rules
 from shared.errors import Conflict
@@ -95,16 +94,3 @@ class MembershipService:
         view = rules.membership_view(partner_id, self._subscription(stored), evaluation, now.date(), self._window)
         view["purchase"] = {"kind": purchase.kind, "discountPercent": purchase.discount_percent}
         return view
-
-
-def membership_service(c: Container | None = None) -> MembershipService:
-    def build(c: Container) -> MembershipService:
-        from shared.services.evaluation import evaluation_service
-
-        return MembershipService(
-            c.store,
-            window_days=c.settings.alert_window_days,
-            evaluate=lambda partner_id: evaluation_service(c).evaluate_partner(partner_id),
-        )
-
-    return (c or container()).service("membership", build)

@@ -14,18 +14,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from shared.auth import Caller
-from shared.bootstrap import Container, container
 from shared.documents import ApiModel, StoredModel, UserDoc, iso, partner_pk, signin_pk, utc_now
-from shared.errors import BadRequest, Forbidden, NotFound
+from shared.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from shared.logs import correlation_id
-from shared.ports import DocumentStore, NotFoundError, PreconditionFailedError, Stored
+from shared.ports import (
+    DocumentStore,
+    Identity,
+    MsaSignIn,
+    NotFoundError,
+    PreconditionFailedError,
+    SignInError,
+    SignInUnavailableError,
+    Stored,
+)
 from shared.services.links import LinkService
 
 FLOW_ID = "flow"
@@ -45,6 +53,18 @@ def _refused(error: str) -> str:
     if error == "access_denied":
         return "The Microsoft account sign-in was cancelled or refused. Start linking again from the portal."
     return f"The Microsoft account sign-in failed (correlation id {correlation_id.get()}). Start linking again from the portal."
+
+
+@contextlib.contextmanager
+def _sign_in_call() -> Iterator[None]:
+    """The sign-in's errors as the caller's problems: a refused or invalid response is a 400,
+    an unreachable sign-in service a 503 to retry."""
+    try:
+        yield
+    except SignInError as exc:
+        raise BadRequest(str(exc)) from None
+    except SignInUnavailableError as exc:
+        raise ServiceUnavailable(str(exc)) from exc
 
 
 class LinkStartIn(ApiModel):
@@ -101,7 +121,7 @@ class MsaLinkService:
     def __init__(
         self,
         store: DocumentStore,
-        sign_in: Callable[[], Any],
+        sign_in: Callable[[], MsaSignIn],
         links: LinkService,
         *,
         flow_ttl_seconds: int = 600,
@@ -135,7 +155,8 @@ class MsaLinkService:
 
     def start(self, partner: Mapping[str, Any], caller: Caller, body: LinkStartIn) -> LinkStartOut:
         user = self._employee(partner, caller)
-        url, flow = self._sign_in().start(login_hint=body.login_hint)
+        with _sign_in_call():
+            url, flow = self._sign_in().start(login_hint=body.login_hint)
         now = self._clock()
         doc = SignInFlowDoc(
             id=FLOW_ID,
@@ -195,7 +216,8 @@ class MsaLinkService:
             self._store.delete(pk, FLOW_ID, if_match=stored.etag)  # single use, even under a race
         except (NotFoundError, PreconditionFailedError):
             raise BadRequest(UNKNOWN_FLOW) from None
-        identity = self._sign_in().finish(flow.flow, {"code": body.code, "state": body.state})
+        with _sign_in_call():
+            identity: Identity = self._sign_in().finish(flow.flow, {"code": body.code, "state": body.state})
         user = self._store.read(partner_pk(flow.partner_id), UserDoc.doc_id(flow.user_id))
         if user is None or user.body.get("status") != "active":
             raise Forbidden("This account was removed from the organisation; it cannot link a Microsoft account.")
@@ -234,30 +256,3 @@ class MsaLinkService:
                 except (NotFoundError, PreconditionFailedError):
                     pass
         return count
-
-
-def msa_link_service(c: Container | None = None) -> MsaLinkService:
-    c = c or container()
-
-    def sign_in() -> Any:
-        def build(c: Container) -> Any:
-            from shared.adapters.msa_signin import MsaSignIn
-            from shared.telemetry import traced
-
-            s = c.settings
-            sign_in = MsaSignIn(
-                s.msa_authority,
-                s.msa_client_id or "",
-                s.msa_client_secret or "",
-                redirect_uri=s.msa_redirect_uri or "",
-                expected_tenant_id=s.msa_tenant_id,
-                verify=s.msa_ca_bundle or True,
-            )
-            return traced(sign_in, "msal")
-
-        return c.service("msa-signin", build)
-
-    return c.service(
-        "msa-link",
-        lambda c: MsaLinkService(c.store, sign_in, LinkService(c.store), flow_ttl_seconds=c.settings.msa_flow_ttl_seconds),
-    )

@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from shared.bootstrap import Container, container
 from shared.documents import ApiModel, StoredModel, iso, partner_pk, tenant_pk, utc_now
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ports import ConflictError, DocumentStore, NotFoundError
@@ -146,8 +145,3 @@ class PartnerService:
 
     def partner_ids(self) -> list[str]:
         return sorted(s.body["partnerId"] for s in self._store.query_all(types=[Partner.doc_type]))
-
-
-def partner_service(c: Container | None = None) -> PartnerService:
-    c = c or container()
-    return c.service("partners", lambda c: PartnerService(c.store))

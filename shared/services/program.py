@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from shared.bootstrap import Container, container
 from shared.documents import (
     AchievementDoc,
     ApiModel,
@@ -281,12 +280,3 @@ def _counted_toward(evaluation: Mapping[str, Any] | None, catalog: Mapping[str, 
                         for code in codes:
                             result.setdefault((user_id, code), set()).add(f"{c['competencyId']} {lv['level']} ({r['requirementId']})")
     return result
-
-
-def program_service(c: Container | None = None) -> ProgramService:
-    c = c or container()
-    return c.service("program", lambda c: ProgramService(c.store, lambda: _catalog_api(c)))
-
-
-def _catalog_api(c: Container) -> Mapping[str, Any]:
-    return c.service("catalog-api", lambda c: c.catalog.to_api())

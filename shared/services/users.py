@@ -23,7 +23,6 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from shared import telemetry
-from shared.bootstrap import Container, container
 from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
 from shared.domain import provisioning as rules
 from shared.errors import (
@@ -54,6 +53,7 @@ from shared.ports import (
     StoreError,
 )
 from shared.queues import IMPORT_USERS
+from shared.services.partners import PartnerService
 
 log = logging.getLogger("competency.users")
 CHUNK = 200  # rows per chunk document, directory round and progress update
@@ -844,52 +844,15 @@ def _valid_id(value: str) -> bool:
     return re.fullmatch(r"[A-Za-z0-9._-]{1,128}", value) is not None
 
 
-def users_service(c: Container | None = None) -> UserService:
-    c = c or container()
-
-    def directory() -> Directory:
-        def build(c: Container) -> Directory:
-            from shared.adapters.graph_directory import GraphDirectory, token_provider_from_settings
-
-            s = c.settings
-            graph = GraphDirectory(
-                str(s.graph_base_url).rstrip("/"),
-                token_provider_from_settings(s),
-                max_concurrency=s.graph_max_concurrency,
-                timeout=s.graph_timeout_seconds,
-                max_retries=s.graph_max_retries,
-                throttle_budget=s.graph_throttle_budget_seconds,
-            )
-            directory: Directory = telemetry.traced(graph, "graph")
-            return directory
-
-        return c.service("directory", build)
-
-    return c.service(
-        "users",
-        lambda c: UserService(
-            c.store,
-            c.queue,
-            directory,
-            max_rows=c.settings.import_max_rows,
-            inline_rows=c.settings.import_inline_rows,
-            log_ttl_hours=c.settings.import_log_ttl_hours,
-            stall_seconds=c.settings.import_stall_seconds,
-        ),
-    )
-
-
-def import_message(body: Any) -> None:
+def import_message(body: Any, partners: PartnerService, users: UserService) -> None:
     """The background continuation of a large import (queue trigger)."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("importId"), str):
         raise InvalidMessage("an import message names a partnerId and an importId")
-    from shared.services.partners import partner_service
-
-    partner = partner_service().document(body["partnerId"])
+    partner = partners.document(body["partnerId"])
     if partner is None:
         log.warning("partner %s no longer exists; import %s dropped", body["partnerId"], body["importId"])
         return
-    users_service().run_import(partner, body["importId"])
+    users.run_import(partner, body["importId"])
 
 
 IMPORT_SCHEMA: dict[str, Any] = {

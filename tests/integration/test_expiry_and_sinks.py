@@ -13,6 +13,7 @@ import azure.functions as func
 from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.documents import signin_pk
+from shared.ports import Identity, SignInError
 from shared.services.alerts import NO_SINK, AlertService
 from shared.services.links import LinkService
 from shared.services.msa_link import FLOW_ID, FLOW_TTL_GRACE_SECONDS, LinkStartIn, MsaLinkService
@@ -63,8 +64,11 @@ def _call_health(request: func.HttpRequest) -> func.HttpResponse:
 
 
 class FakeSignIn:
-    def start(self, *, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
+    def start(self, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
         return "https://login.example/authorize", {"state": "s-" + (login_hint or "x"), "code_verifier": "verifier"}
+
+    def finish(self, flow: dict[str, Any], params: dict[str, str]) -> Identity:
+        raise SignInError("not used here")
 
 
 def test_sign_in_flows_carry_a_ttl_and_the_sweep_deletes_abandoned_ones(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ import pytest
 from devhost.msa import CONSUMERS_TENANT_ID, MsaStandIn, _AuthRequest, stable_oid
 from devhost.standin import make_server, serve_in_thread
 from devhost.tls import TlsPaths, ensure_certificates
-from shared.adapters.msa_signin import Identity, MsaSignIn
-from shared.errors import BadRequest
+from shared.adapters.msa_signin import MsalSignIn
+from shared.ports import Identity, SignInError
 
 CLIENT_ID = "00000000-0000-0000-0000-00000000c1d0"
 SECRET = "stand-in-secret-for-tests"
@@ -36,14 +36,14 @@ class Provider:
     authority: str
     tls: TlsPaths
 
-    def sign_in(self, **kwargs: object) -> MsaSignIn:
+    def sign_in(self, **kwargs: object) -> MsalSignIn:
         options: dict[str, object] = {
             "redirect_uri": REDIRECT_URI,
             "expected_tenant_id": self.stand_in.tenant_id,
             "verify": str(self.tls.ca),
         }
         options.update(kwargs)
-        return MsaSignIn(self.authority, CLIENT_ID, SECRET, **options)  # type: ignore[arg-type]
+        return MsalSignIn(self.authority, CLIENT_ID, SECRET, **options)  # type: ignore[arg-type]
 
     def browser(self) -> httpx.Client:
         return httpx.Client(
@@ -81,7 +81,7 @@ def callback_params(response: httpx.Response) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def authorize(provider: Provider, email: str) -> tuple[MsaSignIn, dict, dict[str, str]]:
+def authorize(provider: Provider, email: str) -> tuple[MsalSignIn, dict, dict[str, str]]:
     sign_in = provider.sign_in()
     url, flow = sign_in.start(login_hint=email)
     assert url.startswith(provider.authority + "/oauth2/v2.0/authorize?")
@@ -239,28 +239,28 @@ def test_expired_code_is_refused(provider: Provider) -> None:
 def test_replayed_code_is_refused(provider: Provider, caplog: pytest.LogCaptureFixture) -> None:
     sign_in, flow, params = authorize(provider, "dave@example.com")
     sign_in.finish(flow, params)
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(SignInError) as caught:
         sign_in.finish(flow, params)
     # The provider's own text is logged (with the correlation id), never echoed to the caller.
-    assert "invalid_grant" not in caught.value.detail and "correlation id" in caught.value.detail
+    assert "invalid_grant" not in str(caught.value) and "correlation id" in str(caught.value)
     assert "invalid_grant" in caplog.text
-    assert params["code"] not in caught.value.detail
+    assert params["code"] not in str(caught.value)
 
 
 def test_tampered_state_is_refused(provider: Provider) -> None:
     sign_in, flow, params = authorize(provider, "erin@example.com")
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(SignInError) as caught:
         sign_in.finish(flow, {**params, "state": params["state"] + "x"})
-    assert params["state"] not in caught.value.detail
-    assert flow["state"] not in caught.value.detail
+    assert params["state"] not in str(caught.value)
+    assert flow["state"] not in str(caught.value)
 
 
 def test_forged_error_response_with_another_state_is_refused(provider: Provider) -> None:
     sign_in = provider.sign_in()
     _, flow = sign_in.start(login_hint="olga@example.com")
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(SignInError) as caught:
         sign_in.finish(flow, {"error": "access_denied", "state": "forged"})
-    assert "does not belong" in caught.value.detail
+    assert "does not belong" in str(caught.value)
 
 
 def test_adapter_imports_msal_lazily_and_hides_the_secret() -> None:
@@ -270,7 +270,7 @@ def test_adapter_imports_msal_lazily_and_hides_the_secret() -> None:
     code = (
         "import sys, shared.adapters.msa_signin as m;"
         "assert 'msal' not in sys.modules and 'azure.functions' not in sys.modules;"
-        "s = m.MsaSignIn('https://login.microsoftonline.com/consumers', 'c', 'very-secret',"
+        "s = m.MsalSignIn('https://login.microsoftonline.com/consumers', 'c', 'very-secret',"
         " redirect_uri='http://localhost/cb');"
         "assert 'very-secret' not in repr(s)"
     )
@@ -284,22 +284,22 @@ def test_identity_provider_error_is_refused(provider: Provider) -> None:
         params = callback_params(browser.get(url))
     assert params["error"] == "access_denied"
     assert params["state"] == flow["state"]
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(SignInError) as caught:
         sign_in.finish(flow, params)
-    assert "cancelled or refused" in caught.value.detail
+    assert "cancelled or refused" in str(caught.value)
 
 
 def test_work_or_school_account_is_refused(provider: Provider) -> None:
     provider.stand_in.issue_tenant_override = "72f988bf-86f1-41af-91ab-2d7cd011db47"
     sign_in, flow, params = authorize(provider, "frank@contoso.com")
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(SignInError) as caught:
         sign_in.finish(flow, params)
-    assert "work or school account" in caught.value.detail
+    assert "work or school account" in str(caught.value)
 
 
 def test_wrong_client_secret_is_refused(provider: Provider) -> None:
     _, flow, params = authorize(provider, "gina@example.com")
-    wrong = MsaSignIn(
+    wrong = MsalSignIn(
         provider.authority,
         CLIENT_ID,
         "not-the-secret",
@@ -307,10 +307,10 @@ def test_wrong_client_secret_is_refused(provider: Provider) -> None:
         expected_tenant_id=CONSUMERS_TENANT_ID,
         verify=str(provider.tls.ca),
     )
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(SignInError) as caught:
         wrong.finish(flow, params)
-    assert "invalid_client" not in caught.value.detail and "correlation id" in caught.value.detail
-    assert "not-the-secret" not in caught.value.detail
+    assert "invalid_client" not in str(caught.value) and "correlation id" in str(caught.value)
+    assert "not-the-secret" not in str(caught.value)
 
 
 def test_sign_in_form_without_login_hint(provider: Provider) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 from bench.evaluation import _container, _drain, _feed_day
 from bench.seed import NOW, seed
 from shared import bootstrap
+from shared.bootstrap import evaluation_service
 from shared.documents import EvaluationDoc, partner_pk
-from shared.services.evaluation import evaluation_service
 
 
 def _without_time(evaluation: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,7 @@ def test_failed_alerts_are_retried_slowly_until_their_maximum_age(tmp_path: Path
         up = False
         delivered: list[str] = []
 
-        def deliver(self, event: dict[str, Any]) -> None:
+        def deliver(self, event: Mapping[str, Any]) -> None:
             if not self.up:
                 raise RuntimeError("503 from the Logic App")
             self.delivered.append(event["id"])
