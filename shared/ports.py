@@ -20,31 +20,24 @@ Document = dict[str, Any]
 class StoreError(Exception):
     """Base of the typed errors every document store adapter raises."""
 
-    status: int = 500
-
 
 class NotFoundError(StoreError):
-    status = 404
+    """No document with that id in the partition."""
 
 
 class ConflictError(StoreError):
     """A document with that id already exists in the partition."""
 
-    status = 409
-
 
 class PreconditionFailedError(StoreError):
     """The ETag condition did not hold: someone else changed the document."""
-
-    status = 412
 
 
 class StoreUnavailableError(StoreError):
     """A dependency did not answer in time or answered that it cannot serve now; retryable.
 
-    ``dependency`` names it for the caller (the 503's detail) and the logs."""
+    ``dependency`` names it for the caller and the logs."""
 
-    status = 503
     dependency = "data store"
 
 
@@ -58,9 +51,7 @@ MAX_ITEM_BYTES = 2 * 1024 * 1024  # Cosmos DB's item limit (learn.microsoft.com/
 
 
 class DocumentTooLargeError(StoreError):
-    """The document is over the 2 MB item limit (Cosmos DB answers 413 RequestEntityTooLarge)."""
-
-    status = 413
+    """The document is over the 2 MB item limit (Cosmos DB's RequestEntityTooLarge)."""
 
 
 def field_parts(path: str) -> list[str]:
