@@ -313,8 +313,13 @@ def _run(operation: Operation, handler: Handler, req: func.HttpRequest, cid: str
             log.warning("%s failed: %s", operation.name, error.detail)
         response = problem_response(error, instance=instance, cid=cid)
     except Exception as exc:
-        from shared.adapters.cosmos_store import StoreConfigurationError
-        from shared.ports import ConflictError, DocumentTooLargeError, PreconditionFailedError, StoreUnavailableError
+        from shared.ports import (
+            ConflictError,
+            DocumentTooLargeError,
+            PreconditionFailedError,
+            StoreConfigurationError,
+            StoreUnavailableError,
+        )
         from shared.settings import SettingsError
 
         if isinstance(exc, StoreConfigurationError | SettingsError):

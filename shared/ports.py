@@ -47,6 +47,11 @@ class QueueUnavailableError(StoreUnavailableError):
     dependency = "message queue"
 
 
+class StoreConfigurationError(RuntimeError):
+    """The database or container is missing, not reachable with this identity, or
+    mis-partitioned: the deployment must be fixed, not the request."""
+
+
 MAX_ITEM_BYTES = 2 * 1024 * 1024  # Cosmos DB's item limit (learn.microsoft.com/azure/cosmos-db/concepts-limits)
 
 

@@ -23,6 +23,7 @@ from shared.ports import (
     OneOf,
     PatchOp,
     PreconditionFailedError,
+    StoreConfigurationError,
     Stored,
     StoreStats,
     StoreUnavailableError,
@@ -33,10 +34,6 @@ log = logging.getLogger("competency.store")
 
 _SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
 PARTITION_KEY_PATH = "/pk"
-
-
-class StoreConfigurationError(RuntimeError):
-    """The database or container is missing, not reachable with this identity, or mis-partitioned."""
 
 
 def open_container(client: Any, database: str, container: str, *, create: bool) -> Any:

@@ -12,11 +12,12 @@ import pytest
 from azure.cosmos import exceptions
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.adapters.cosmos_store import CosmosDocumentStore, StoreConfigurationError
+from shared.adapters.cosmos_store import CosmosDocumentStore
 from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.adapters.storage_queue import StorageMessageQueue
 from shared.bootstrap import Container
+from shared.ports import StoreConfigurationError
 from shared.settings import Settings, SettingsError, check_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
