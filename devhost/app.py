@@ -104,7 +104,7 @@ class LocalHost:
             from devhost.graph import GraphStandIn
         except ImportError:
             return None
-        return GraphStandIn()
+        return GraphStandIn(journal=self.data_dir / "devhost" / "graph-directory.jsonl")
 
     def _msa_server(self, dev_dir: Path) -> Any:
         try:

@@ -50,7 +50,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from devhost.standin import Request, Response, local_only
@@ -156,6 +157,7 @@ class GraphStandIn:
         retry_after_seconds: int = 1,
         seed: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        journal: Path | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._users: dict[str, dict[str, dict[str, Any]]] = {}  # tenant -> id -> user
@@ -180,6 +182,39 @@ class GraphStandIn:
         self.request_count = 0
         self.batch_count = 0
         self.sub_request_count = 0
+        # A directory outlives the host: users created and deleted are journalled (one JSON
+        # line each) and replayed at start, so a killed and restarted host meets the accounts
+        # it created before, as a retry meets them in Graph.
+        self._journal: TextIO | None = None
+        if journal is not None:
+            self._replay(journal)
+            self._journal = journal.open("a", encoding="utf-8")
+
+    def _replay(self, journal: Path) -> None:
+        if not journal.exists():
+            return
+        text = journal.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            with journal.open("a", encoding="utf-8") as end:
+                end.write("\n")  # close a line a kill cut short, so the next one stands alone
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+            tenant, user = entry["tenant"], entry["user"]
+            if entry["op"] == "create":
+                self._users.setdefault(tenant, {})[user["id"]] = user
+                self._upn_index[(tenant, str(user["userPrincipalName"]).lower())] = user["id"]
+                self._password_profiles[(tenant, user["id"])] = entry.get("passwordProfile") or {}
+            elif entry["op"] == "delete":
+                self._users.get(tenant, {}).pop(user["id"], None)
+                self._upn_index.pop((tenant, str(user["userPrincipalName"]).lower()), None)
+
+    def _journal_locked(self, op: str, tenant: str, user: dict[str, Any], **extra: Any) -> None:
+        if self._journal is not None:
+            self._journal.write(json.dumps({"op": op, "tenant": tenant, "user": user, **extra}) + "\n")
+            self._journal.flush()  # written before the answer: a kill after it loses nothing
 
     # --- helpers for tests and the local host -------------------------------------------
 
@@ -281,6 +316,8 @@ class GraphStandIn:
     def reset(self) -> None:
         """Forget users, domains, counters and faults."""
         with self._lock:
+            if self._journal is not None:
+                self._journal.truncate(0)
             self._users.clear()
             self._upn_index.clear()
             self._password_profiles.clear()
@@ -543,6 +580,7 @@ class GraphStandIn:
                 del self._users[tenant][user["id"]]
                 self._upn_index.pop((tenant, str(user["userPrincipalName"]).lower()), None)
                 self._created_at.pop((tenant, user["id"]), None)
+                self._journal_locked("delete", tenant, user)
         if user is None:
             return _error(
                 404,
@@ -622,6 +660,7 @@ class GraphStandIn:
             self._created_at[(tenant, user["id"])] = self.clock()
             # Graph never returns a password; tests check what it received through this.
             self._password_profiles[(tenant, user["id"])] = dict(profile) if isinstance(profile, dict) else {}
+            self._journal_locked("create", tenant, user, passwordProfile=self._password_profiles[(tenant, user["id"])])
             created = dict(user)
         if fail_after:
             return _error(503, "serviceNotAvailable", "Service unavailable (stand-in fault).")

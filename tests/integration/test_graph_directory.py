@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -435,3 +436,40 @@ def test_credential_providers_are_cached_per_tenant(monkeypatch: pytest.MonkeyPa
     assert provider("t2") == "assertion:t2"
     assert [b[0] for b in built] == ["assertion", "managed", "assertion"]
     assert built[1][2] == {"client_id": "mi-id"}
+
+
+def _body(i: int) -> dict[str, object]:
+    return {
+        "accountEnabled": True,
+        "displayName": f"Student {i}",
+        "mailNickname": f"student{i:03d}",
+        "userPrincipalName": f"student{i:03d}@{DOMAIN}",
+        "passwordProfile": {"password": GOOD_PASSWORD},
+    }
+
+
+def test_the_directory_outlives_a_restarted_host(tmp_path: Path) -> None:
+    """Graph keeps what it created when the local host is killed: a journalled stand-in replays
+    it, so a retry after a restart meets the account (a conflict), never an empty directory."""
+    journal = tmp_path / "graph-directory.jsonl"
+    first = GraphStandIn(journal=journal)
+    server = make_server([first], port=0)
+    thread = serve_in_thread(server)
+    try:
+        d = _directory(f"http://127.0.0.1:{server.server_address[1]}/_dev/graph/v1.0")
+        created = d.create_users(TENANT, [_user(1), _user(2)])
+        assert [r.status for r in created] == ["created", "created"]
+        assert d.delete_user(TENANT, created[1].user.user_id)  # type: ignore[union-attr]
+        d.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    with journal.open("a") as cut_short:
+        cut_short.write('{"op": "create", "tena')  # a line a kill cut short is skipped
+    restarted = GraphStandIn(journal=journal)
+    assert [u["userPrincipalName"] for u in restarted.users(TENANT)] == [f"student001@{DOMAIN}"]
+    assert restarted.check_password(TENANT, f"student001@{DOMAIN}", GOOD_PASSWORD)
+    restarted.add_domain(TENANT, DOMAIN)
+    assert restarted._create_user(TENANT, {**_body(3)}).status == 201
+    assert len(GraphStandIn(journal=journal).users(TENANT)) == 2  # written after the cut line
