@@ -359,9 +359,10 @@ class DesignationSnapshot:
 
 
 def lapses_on(exams: Mapping[str, Exam], a: Achievement) -> date:
-    """The first day a certification no longer counts: its expiry, or the day after a retired
-    certification's grace (``acceptedUntil``), whichever is sooner."""
-    lapses = a.expires_on or _NEVER
+    """The first day a certification no longer counts: the day after its ``expiresOn`` or after
+    a retired certification's grace (``acceptedUntil``), whichever is sooner (both name a last
+    day, as for competencies)."""
+    lapses = a.expires_on + timedelta(days=1) if a.expires_on is not None and a.expires_on < _NEVER else _NEVER
     exam = exams.get(a.code)
     if exam is not None and exam.accepted_until is not None:
         lapses = min(lapses, exam.accepted_until + timedelta(days=1))
@@ -976,7 +977,7 @@ def _expiring(
                         "userId": user_id,
                         "displayName": names.get(user_id, user_id),
                         "code": code,
-                        "expiresOn": lapses.isoformat(),
+                        "expiresOn": (lapses - timedelta(days=1)).isoformat(),  # the last day it counts
                     }
                 )
     return out
@@ -1159,7 +1160,7 @@ def designation_alerts(*, partner_id: str, previous: Mapping[str, Any] | None, c
                     competency_id=designation_id,
                     level=track,
                     title=f"A certification the {name} score depends on expires on {item['expiresOn']}",
-                    detail=f"{item['displayName']}'s {item['code']} counts until {(expires_on - timedelta(days=1)).isoformat()}; "
+                    detail=f"{item['displayName']}'s {item['code']} counts until {item['expiresOn']}; "
                     f"without it {item['metricId'].replace('-', ' ')} lose points. Renew it, or certify someone else before then.",
                     cause="certificationExpiring",
                     raised_at=raised_at,

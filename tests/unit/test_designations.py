@@ -279,8 +279,9 @@ def test_certifications_count_while_the_person_is_active_and_linked(who: str, ex
         (date(2024, 7, 31), None, True),
         (date(2024, 8, 1), None, False),
         # P14: one year after retirement or until the individual certification expires, whichever is sooner.
-        (date(2024, 2, 29), date(2024, 3, 1), True),
-        (date(2024, 3, 1), date(2024, 3, 1), False),
+        # ``expiresOn`` names the last day it counts (as for competencies).
+        (date(2024, 3, 1), date(2024, 3, 1), True),
+        (date(2024, 3, 2), date(2024, 3, 1), False),
     ],
 )
 def test_retired_certifications_count_for_their_grace_or_until_they_expire(on: date, expires: date | None, counts: bool) -> None:
@@ -575,7 +576,7 @@ def test_earliest_day_below_70_from_expiring_certifications() -> None:
     one = result("infrastructure-azure", infrastructure_partner(expiring={2: date(2027, 1, 10)}))
     assert one["fallsBelow70On"] == "2027-10-01"
     two = result("infrastructure-azure", infrastructure_partner(expiring={2: date(2027, 1, 10), 3: date(2027, 2, 20)}))
-    assert two["fallsBelow70On"] == "2027-02-20"
+    assert two["fallsBelow70On"] == "2027-02-21"  # the day after the second one's last day
     assert two["fallsBelow70Because"] == "score 68: intermediate certifications 16 → 8 points"
 
 
