@@ -332,6 +332,13 @@ class SignInError(Exception):
     """The sign-in response cannot link anything (refused, foreign, invalid); the message is
     fit for the person signing in and names no secret and no provider text."""
 
+    @classmethod
+    def refused(cls, provider_error: str, reference: str) -> SignInError:
+        """The one wording of a provider's refusal (its own text goes to the log only)."""
+        if provider_error == "access_denied":
+            return cls("The Microsoft account sign-in was cancelled or refused. Start linking again from the portal.")
+        return cls(f"The Microsoft account sign-in failed (correlation id {reference}). Start linking again from the portal.")
+
 
 class SignInUnavailableError(Exception):
     """The sign-in service could not be reached; retryable."""

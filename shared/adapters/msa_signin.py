@@ -136,7 +136,7 @@ class MsalSignIn:
         if not expected_state or not hmac.compare_digest(state.encode(), expected_state.encode()):
             raise SignInError(_FOREIGN_RESPONSE)
         if params.get("error"):  # refused at the provider: no need to contact it again
-            raise SignInError(self._provider_error(params))
+            raise self._provider_error(params)
         app = self._app()
         try:
             result = app.acquire_token_by_auth_code_flow(dict(flow), dict(params))
@@ -147,20 +147,18 @@ class MsalSignIn:
         except OSError as exc:
             raise SignInUnavailableError("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
         if not isinstance(result, dict) or "error" in result:
-            raise SignInError(self._provider_error(result if isinstance(result, dict) else {}))
+            raise self._provider_error(result if isinstance(result, dict) else {})
         claims = result.get("id_token_claims")
         if not isinstance(claims, dict):
             raise SignInError("The Microsoft account sign-in returned no identity. Start linking again.")
         return self._identity(claims)
 
     @staticmethod
-    def _provider_error(result: dict[str, Any]) -> str:
+    def _provider_error(result: dict[str, Any]) -> SignInError:
         """A generic message; the provider's own text is logged with the correlation id only."""
         code = _clean(result.get("error")) or "unknown_error"
         log.warning("MSA token request refused: %s: %s", code, _clean(result.get("error_description")))
-        if code == "access_denied":
-            return "The Microsoft account sign-in was cancelled or refused. Start linking again."
-        return f"The Microsoft account sign-in failed (correlation id {correlation_id.get()}). Start linking again."
+        return SignInError.refused(code, correlation_id.get())
 
     def _issuers(self, tenant: str) -> set[str]:
         """The issuers a token of this tenant may carry (Microsoft's is on its main host)."""

@@ -49,12 +49,6 @@ def _clean(value: str) -> str:
     return " ".join(value.split())[:200]
 
 
-def _refused(error: str) -> str:
-    if error == "access_denied":
-        return "The Microsoft account sign-in was cancelled or refused. Start linking again from the portal."
-    return f"The Microsoft account sign-in failed (correlation id {correlation_id.get()}). Start linking again from the portal."
-
-
 @contextlib.contextmanager
 def _sign_in_call() -> Iterator[None]:
     """The sign-in's errors as the caller's problems: a refused or invalid response is a 400,
@@ -193,7 +187,7 @@ class MsaLinkService:
         self._flow(params.get("state") or "")
         if params.get("error"):
             log.warning("MSA sign-in refused at the provider: %s", _clean(params.get("error") or ""))
-            raise BadRequest(_refused(params.get("error") or ""))
+            raise BadRequest(str(SignInError.refused(params.get("error") or "", correlation_id.get())))
         code = params.get("code") or ""
         if not code or len(code) > MAX_CODE_LENGTH:
             raise BadRequest("The sign-in response has no authorization code. Start linking again from the portal.")
