@@ -39,7 +39,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.domain.alert_rules import Alert, alert_id
 from shared.domain.catalog import SHIPPED_CATALOG, CatalogError, Exam, _fields, _read
-from shared.domain.evaluation import Achievement, Person
+from shared.domain.evaluation import Achievement, Person, first_day_lapsed
 from shared.domain.membership import RENEWAL_WINDOW, YEAR
 
 QUALIFYING_SCORE = 70.0
@@ -359,14 +359,11 @@ class DesignationSnapshot:
 
 
 def lapses_on(exams: Mapping[str, Exam], a: Achievement) -> date:
-    """The first day a certification no longer counts: the day after its ``expiresOn`` or after
-    a retired certification's grace (``acceptedUntil``), whichever is sooner (both name a last
-    day, as for competencies)."""
-    lapses = a.expires_on + timedelta(days=1) if a.expires_on is not None and a.expires_on < _NEVER else _NEVER
+    """The first day a certification no longer counts, by the competencies' rule: the day after
+    its ``expiresOn`` or after a retired certification's grace (``acceptedUntil``)."""
     exam = exams.get(a.code)
-    if exam is not None and exam.accepted_until is not None:
-        lapses = min(lapses, exam.accepted_until + timedelta(days=1))
-    return lapses
+    grace = exam.accepted_until + timedelta(days=1) if exam is not None and exam.accepted_until is not None else None
+    return first_day_lapsed(a.expires_on, grace)
 
 
 class _Holdings:

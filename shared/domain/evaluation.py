@@ -242,13 +242,16 @@ def _number(value: float) -> float | int:
 _DAY = timedelta(days=1)
 
 
-def _lapses_on(catalog: Catalog, achievement: Achievement) -> date:
-    """The first day an achievement no longer counts: the day after its ``expiresOn`` or
-    after a retired exam's ``acceptedUntil`` (both name a last day); ``date.max`` when never."""
-    expires = achievement.expires_on
-    lapses = expires + _DAY if expires is not None and expires < _NEVER else _NEVER
-    grace_ends = catalog.grace_ends.get(achievement.code)
+def first_day_lapsed(expires_on: date | None, grace_ends: date | None) -> date:
+    """The first day an achievement no longer counts: the day after its ``expiresOn`` (a last
+    day), or ``grace_ends`` (the day after a retired exam's ``acceptedUntil``) when sooner;
+    ``date.max`` when never. One rule for competencies and designations."""
+    lapses = expires_on + _DAY if expires_on is not None and expires_on < _NEVER else _NEVER
     return grace_ends if grace_ends is not None and grace_ends < lapses else lapses
+
+
+def _lapses_on(catalog: Catalog, achievement: Achievement) -> date:
+    return first_day_lapsed(achievement.expires_on, catalog.grace_ends.get(achievement.code))
 
 
 class _People:
