@@ -320,13 +320,7 @@ def designation_service(c: Container | None = None) -> DesignationService:
         from shared.domain.designations import load_designations
         from shared.services.designations import DesignationService
 
-        alerts = alert_service(c)
-        return DesignationService(
-            c.store,
-            load_designations(c.settings.catalog_dir),
-            alert_window_days=c.settings.alert_window_days,
-            record_alerts=alerts.record,
-        )
+        return DesignationService(c.store, load_designations(c.settings.catalog_dir), alert_window_days=c.settings.alert_window_days)
 
     return (c or container()).service("designations", build)
 
@@ -340,7 +334,7 @@ def evaluation_service(c: Container | None = None) -> EvaluationService:
             c.queue,
             c.catalog,
             alert_window_days=c.settings.alert_window_days,
-            raise_alerts=alert_service(c).on_change,
+            alerts=alert_service(c),
             designations=designation_service(c),
         )
 
