@@ -289,7 +289,7 @@ def partner_service(c: Container | None = None) -> PartnerService:
     def build(c: Container) -> PartnerService:
         from shared.services.partners import PartnerService
 
-        return PartnerService(c.store)
+        return PartnerService(c.store, clock=c.clock)
 
     return (c or container()).service("partners", build)
 
@@ -403,7 +403,7 @@ def feed_service(c: Container | None = None) -> FeedService:
     def build(c: Container) -> FeedService:
         from shared.services.feeds import FeedService
 
-        return FeedService(c.store, c.catalog)
+        return FeedService(c.store, c.catalog, clock=c.clock)
 
     return (c or container()).service("feeds", build)
 
