@@ -346,6 +346,7 @@ def alert_service(c: Container | None = None) -> AlertService:
             backoff_seconds=s.alerts_backoff_seconds,
             backoff_max_seconds=s.alerts_backoff_max_seconds,
             max_age_seconds=s.alerts_max_age_seconds,
+            clock=c.clock,
         )
 
     return (c or container()).service("alerts", build)
@@ -356,13 +357,8 @@ def designation_service(c: Container | None = None) -> DesignationService:
         from shared.domain.designations import load_designations
         from shared.services.designations import DesignationService
 
-        alerts = alert_service(c)
         return DesignationService(
-            c.store,
-            load_designations(c.settings.catalog_dir),
-            alert_window_days=c.settings.alert_window_days,
-            record_alerts=alerts.record,
-            clock=c.clock,
+            c.store, load_designations(c.settings.catalog_dir), alert_window_days=c.settings.alert_window_days, clock=c.clock
         )
 
     return (c or container()).service("designations", build)
@@ -378,7 +374,7 @@ def evaluation_service(c: Container | None = None) -> EvaluationService:
             c.catalog,
             alert_window_days=c.settings.alert_window_days,
             clock=c.clock,
-            raise_alerts=alert_service(c).on_change,
+            alerts=alert_service(c),
             designations=designation_service(c),
         )
 
