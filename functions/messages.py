@@ -20,7 +20,7 @@ log = logging.getLogger("competency.messages")
 MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
 
 
-def run_message(queue: str, msg: func.QueueMessage, work: Callable[[Any], None], context: Any = None) -> None:
+def run_message(queue: str, msg: func.QueueMessage, work: Callable[[Any], object], context: Any = None) -> None:
     """Run ``work`` on the message's body in the message's own span, continuing the host's
     trace (``context`` is the host's invocation context; the local host passes none)."""
     from shared.telemetry import queue_message
@@ -29,7 +29,7 @@ def run_message(queue: str, msg: func.QueueMessage, work: Callable[[Any], None],
         _run(queue, msg, work)
 
 
-def _run(queue: str, msg: func.QueueMessage, work: Callable[[Any], None]) -> None:
+def _run(queue: str, msg: func.QueueMessage, work: Callable[[Any], object]) -> None:
     identity = f"queue={queue} id={msg.id} dequeueCount={msg.dequeue_count}"
     try:
         body = msg.get_json()

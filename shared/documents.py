@@ -74,6 +74,7 @@ class StoredModel(BaseModel):
 # Partition ``tenant:{tenantId}``: which partner a tenant is. ``signin:{state}``: a pending
 # MSA sign-in flow.
 
+# What the nightly evaluation computes from (a change to any of them is a change of input).
 EVALUATION_INPUT_TYPES = (
     "user",
     "msaMirror",
@@ -81,13 +82,14 @@ EVALUATION_INPUT_TYPES = (
     "metric",
     "override",
     "subscription",
-    "evaluation",
-    "evaluationStamp",
-    # Solutions Partner designations: customer facts per month, the membership, the latest result.
+    # Solutions Partner designations: customer facts per month, the membership.
     "customerFacts",
     "designationMembership",
-    "designationEvaluation",
 )
+# What it produces and reads back only when it computes again: the latest evaluation and
+# the designations' result (the two largest documents of a partner; a night that changes
+# nothing reads the small stamp instead).
+EVALUATION_OUTPUT_TYPES = ("evaluation", "designationEvaluation")
 
 
 def signin_pk(state: str) -> str:
@@ -235,8 +237,6 @@ class EvaluationDoc(StoredModel):
 
     DOC_ID: ClassVar[str] = "evaluation"
 
-    fingerprint: str | None = None  # of the input documents (ids and ETags) it was computed from
-    stable_until: date | None = None  # the same inputs give the same result before this day
     renewal_risks: list[dict[str, Any]] | None = None  # the membership's renewal risks it found (episodes)
 
     @classmethod
@@ -245,8 +245,6 @@ class EvaluationDoc(StoredModel):
         evaluation: dict[str, Any],
         *,
         source_message_id: str | None,
-        fingerprint: str | None = None,
-        stable_until: str | None = None,
         renewal_risks: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The stored form, built directly (the evaluation is already plain JSON)."""
@@ -256,20 +254,23 @@ class EvaluationDoc(StoredModel):
             "schemaVersion": cls.schema_version,
             "evaluation": evaluation,
             "sourceMessageId": source_message_id,
-            "fingerprint": fingerprint,
-            "stableUntil": stable_until,
             "renewalRisks": renewal_risks,
         }
 
 
 class EvaluationStampDoc(StoredModel):
-    """When the latest evaluation was last confirmed (id ``evaluation-stamp``), and by which
-    message. Kept apart from the evaluation so that a night that changes nothing writes this
-    small document instead of rewriting the whole evaluation."""
+    """When the latest evaluation was last confirmed (id ``evaluation-stamp``), by which
+    message, and what a night needs to know it would compute the same: the fingerprint of
+    the inputs, the day before which the same inputs give the same result, the levels
+    achieved. Kept apart from the evaluation so that a night that changes nothing reads and
+    writes this small document instead of the whole evaluation."""
 
     doc_type = "evaluationStamp"
     evaluated_at: str
     source_message_id: str | None = None
+    fingerprint: str | None = None
+    stable_until: str | None = None
+    achieved: dict[str, str] | None = None  # competencyId → level, of the latest evaluation
 
     DOC_ID: ClassVar[str] = "evaluation-stamp"
 

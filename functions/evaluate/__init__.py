@@ -42,10 +42,10 @@ def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -
 @bp.queue_trigger(arg_name="msg", queue_name="evaluate-partner", connection="AzureWebJobsStorage")
 def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
-    from shared.bootstrap import evaluation_service, partner_service
+    from shared.bootstrap import evaluation_service
     from shared.services.evaluation import evaluate_message
 
-    run_message("evaluate-partner", msg, lambda body: evaluate_message(body, partner_service(), evaluation_service()), context)
+    run_message("evaluate-partner", msg, lambda body: evaluate_message(body, evaluation_service()), context)
 
 
 @endpoint(

@@ -66,7 +66,7 @@ class DesignationMembershipDoc(StoredModel):
 DESIGNATION_RESULT_TYPE = "designationEvaluation"
 DESIGNATION_RESULT_ID = "designations"
 
-DESIGNATION_INPUT_TYPES = (CustomerFactsDoc.doc_type, DesignationMembershipDoc.doc_type, DESIGNATION_RESULT_TYPE)
+DESIGNATION_INPUT_TYPES = (CustomerFactsDoc.doc_type, DesignationMembershipDoc.doc_type)
 _FINGERPRINTED = frozenset({"user", "msaMirror", "achievement", CustomerFactsDoc.doc_type, DesignationMembershipDoc.doc_type})
 
 
@@ -420,7 +420,7 @@ class DesignationService:
         from shared.documents import EVALUATION_INPUT_TYPES
         from shared.services.evaluation import PartnerInputs
 
-        documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
+        documents = self._store.query(partner_pk(partner_id), types=[*EVALUATION_INPUT_TYPES, DESIGNATION_RESULT_TYPE])
         inputs = PartnerInputs.from_documents(partner_id, documents)
         return inputs.people(), inputs.achievements, by_type(documents)
 

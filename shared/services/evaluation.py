@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from shared import telemetry
 from shared.documents import (
     EVALUATION_INPUT_TYPES,
+    EVALUATION_OUTPUT_TYPES,
     EvaluationDoc,
     EvaluationHistoryDoc,
     EvaluationStampDoc,
@@ -34,11 +35,15 @@ from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
 from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
-from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
+from shared.services.designations import DesignationService
 from shared.services.links import count_linked
-from shared.services.partners import PartnerService
 
 log = logging.getLogger("competency.evaluation")
+
+PARTNER_TYPE = "partner"
+# What a night reads of a partner, in one query: the inputs, the partner (does it still
+# exist) and the stamp (was the message done, would the result be the same).
+NIGHTLY_READ_TYPES = (*EVALUATION_INPUT_TYPES, PARTNER_TYPE, "evaluationStamp")
 
 
 class Employee(NamedTuple):
@@ -131,12 +136,12 @@ class PartnerInputs:
 
     def held_levels(self, on: date) -> dict[str, str]:
         """Levels the partner holds per competency: achieved last time, or subscribed."""
-        return held_levels(self.latest.evaluation if self.latest else None, self.subscription, on)
+        return held_levels(engine.achieved_levels(self.latest.evaluation if self.latest else None), self.subscription, on)
 
 
-def held_levels(latest: Mapping[str, Any] | None, subscription: SubscriptionDoc | None, on: date) -> dict[str, str]:
-    """Levels held per competency: achieved by the ``latest`` evaluation, or subscribed."""
-    held = {competency_id: level for competency_id, level in engine.achieved_levels(latest).items() if level != "none"}
+def held_levels(achieved: Mapping[str, str], subscription: SubscriptionDoc | None, on: date) -> dict[str, str]:
+    """Levels held per competency: ``achieved`` by the latest evaluation, or subscribed."""
+    held = {competency_id: level for competency_id, level in achieved.items() if level != "none"}
     if subscription is not None and on <= subscription.expires_on:
         for competency_id, level in subscription.competencies.items():
             if LEVEL_RANK.get(level, 0) > LEVEL_RANK[held.get(competency_id, "none")]:
@@ -207,7 +212,7 @@ class EvaluationService:
     # --- one partner ---------------------------------------------------------------------------
 
     def read_inputs(self, partner_id: str) -> PartnerInputs:
-        documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
+        documents = self._store.query(partner_pk(partner_id), types=[*EVALUATION_INPUT_TYPES, *EVALUATION_OUTPUT_TYPES])
         return PartnerInputs.from_documents(partner_id, documents)
 
     def _fingerprint(self, inputs: list[str], held: Mapping[str, str]) -> str:
@@ -220,36 +225,56 @@ class EvaluationService:
             parts.append(f"designations:{self._designations.digest}")
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
-    def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
+    def evaluate_partner(self, partner_id: str, *, evaluated_at: datetime | None = None) -> dict[str, Any]:
+        """Evaluate one partner now (buying, renewing, an operator's request) and answer the
+        evaluation."""
+        evaluation = self._evaluate(partner_id, None, evaluated_at, nightly=False)[1]
+        return evaluation if evaluation is not None else self.latest(partner_id)
+
+    def evaluate_nightly(self, partner_id: str, run_key: str | None, evaluated_at: datetime | None) -> str:
+        """The nightly evaluation of one partner (a queue message): ``computed``, ``unchanged``,
+        ``redelivered`` (the message was done before), or ``gone`` (no such partner)."""
+        return self._evaluate(partner_id, run_key, evaluated_at, nightly=True)[0]
+
+    def _evaluate(
+        self, partner_id: str, run_key: str | None, evaluated_at: datetime | None, *, nightly: bool
+    ) -> tuple[str, dict[str, Any] | None]:
+        """One query reads the inputs, the partner and the stamp; the evaluation and the
+        designations' result (the largest documents) are read by a second one only when the
+        partner is computed again."""
         pk = partner_pk(partner_id)
-        documents = by_type(self._store.query(pk, types=list(EVALUATION_INPUT_TYPES)))
-        latest = next((d.body for d in documents.get(EvaluationDoc.doc_type, ())), None)
+        documents = by_type(self._store.query(pk, types=list(NIGHTLY_READ_TYPES)))
+        if nightly and not documents.get(PARTNER_TYPE):
+            log.warning("partner %s no longer exists; nothing to evaluate", partner_id)
+            return "gone", None
         stamp = next((d.body for d in documents.get(EvaluationStampDoc.doc_type, ())), None)
-        sub = next((d.body for d in documents.get(SubscriptionDoc.doc_type, ())), None)
-        # The fingerprint's parts: every input document's id and ETag (the evaluation's own
-        # documents and the designations' result are not inputs).
-        outputs = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type, DESIGNATION_RESULT_TYPE)
-        inputs_seen = [f"{d.body.get('id')}:{d.etag}" for kind, group in documents.items() if kind not in outputs for d in group]
-        if run_key and latest is not None and stamp is not None and stamp.get("sourceMessageId") == run_key:
-            return {**latest["evaluation"], "evaluatedAt": stamp["evaluatedAt"]}  # a redelivered message
+        if run_key and stamp is not None and stamp.get("sourceMessageId") == run_key:
+            return "redelivered", None
+        # The fingerprint's parts: every input document's id and ETag.
+        inputs_seen = [f"{d.body.get('id')}:{d.etag}" for kind in EVALUATION_INPUT_TYPES for d in documents.get(kind, ())]
         at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
         on = at.date()
-        if latest is not None and latest.get("fingerprint") == self._fingerprint(
-            inputs_seen, held_levels(latest["evaluation"], SubscriptionDoc.from_doc(sub) if sub else None, on)
-        ):
-            confirmed_on = date.fromisoformat(str((stamp or latest["evaluation"])["evaluatedAt"])[:10])
-            if confirmed_on <= on < date.fromisoformat(latest.get("stableUntil") or "0001-01-01"):
+        subscription_doc = next((SubscriptionDoc.from_doc(d.body) for d in documents.get(SubscriptionDoc.doc_type, ())), None)
+        if stamp is not None and stamp.get("fingerprint") is not None:
+            confirmed_on = date.fromisoformat(str(stamp["evaluatedAt"])[:10])
+            unchanged = stamp["fingerprint"] == self._fingerprint(
+                inputs_seen, held_levels(stamp.get("achieved") or {}, subscription_doc, on)
+            )
+            if unchanged and confirmed_on <= on < date.fromisoformat(stamp.get("stableUntil") or "0001-01-01"):
                 # Nothing changed since, and no date that matters was crossed: the result is
                 # the same (the engine's stable_until property), only the time is new. No
                 # alert can be new either: the levels and expiries are the ones already seen.
-                self._stamp(pk, at, run_key)
+                self._store.upsert(pk, {**stamp, "evaluatedAt": iso(at), "sourceMessageId": run_key})
                 telemetry.count("competency.partners.evaluated", outcome="unchanged")
-                return {**latest["evaluation"], "evaluatedAt": iso(at)}
+                return "unchanged", None
+        if stamp is not None:  # computed before: what it found, for the changes and the history
+            documents |= by_type(self._store.query(pk, types=list(EVALUATION_OUTPUT_TYPES)))
         inputs = PartnerInputs.from_documents(partner_id, documents)
         evaluation, stable_until = self.compute(inputs, at)
+        achieved = engine.achieved_levels(evaluation)
         # Reusable tomorrow only if tomorrow's held levels (these achieved ones) compute the same.
-        used, following = inputs.held_levels(on), held_levels(evaluation, inputs.subscription, on)
-        reusable = _reusable_held(used, following, engine.achieved_levels(evaluation))
+        used, following = inputs.held_levels(on), held_levels(achieved, inputs.subscription, on)
+        reusable = _reusable_held(used, following, achieved)
         fingerprint = self._fingerprint(inputs_seen, following if reusable else used)
         previous = inputs.latest.evaluation if inputs.latest else None
         subscription = inputs.subscription_rules()
@@ -274,30 +299,25 @@ class EvaluationService:
                 id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1], current=summary[2]
             )
             writes.append(history.to_doc())
+        writes.append(EvaluationDoc.document(evaluation, source_message_id=run_key, renewal_risks=[r.to_api() for r in risks]))
         writes.append(
-            EvaluationDoc.document(
-                evaluation,
+            EvaluationStampDoc(
+                id=EvaluationStampDoc.DOC_ID,
+                evaluated_at=iso(at),
                 source_message_id=run_key,
                 fingerprint=fingerprint,
                 stable_until=stable_until.isoformat(),
-                renewal_risks=[r.to_api() for r in risks],
-            )
+                achieved=achieved,
+            ).to_doc()
         )
-        writes.append(self._stamp_doc(at, run_key))
         # The outbox: the alerts and the evaluation that raised them in one transaction, with
         # stable ids; their dispatch is enqueued after it (a lost message is the sweep's).
         if self._alerts is not None:
             self._alerts.record(alerts, iso(at), together=writes, partition_key=pk)
         else:
             self._store.write_batch(pk, upserts=writes)
-        return evaluation
-
-    def _stamp(self, pk: str, at: datetime, run_key: str | None) -> None:
-        self._store.upsert(pk, self._stamp_doc(at, run_key))
-
-    @staticmethod
-    def _stamp_doc(at: datetime, run_key: str | None) -> Document:
-        return EvaluationStampDoc(id=EvaluationStampDoc.DOC_ID, evaluated_at=iso(at), source_message_id=run_key).to_doc()
+        telemetry.count("competency.partners.evaluated", outcome="computed")
+        return "computed", evaluation
 
     def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[dict[str, Any], date]:
         """The evaluation in the API shape, and the day before which it cannot change."""
@@ -369,8 +389,7 @@ class EvaluationService:
 
 
 def _count_level_changes(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> None:
-    """Metrics of one computed evaluation: the partner, and each level gained or lost."""
-    telemetry.count("competency.partners.evaluated", outcome="computed")
+    """Metrics of one computed evaluation: each level gained or lost."""
     before = engine.achieved_levels(previous) if previous is not None else {}
     after = engine.achieved_levels(current)
     for competency_id in before.keys() | after.keys():
@@ -511,7 +530,7 @@ HISTORY_SCHEMA: dict[str, Any] = {
 }
 
 
-def evaluate_message(body: Any, partners: PartnerService, evaluation: EvaluationService) -> None:
+def evaluate_message(body: Any, evaluation: EvaluationService) -> str:
     """The queue trigger's work; a malformed message is dropped (``InvalidMessage``), not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
         raise InvalidMessage("an evaluation message names a partnerId")
@@ -522,7 +541,4 @@ def evaluate_message(body: Any, partners: PartnerService, evaluation: Evaluation
         except ValueError:
             raise InvalidMessage("evaluatedAt is not an ISO 8601 date-time") from None
     run_key = body.get("runKey") if isinstance(body.get("runKey"), str) else None
-    if partners.document(body["partnerId"]) is None:
-        log.warning("partner %s no longer exists; nothing to evaluate", body["partnerId"])
-        return
-    evaluation.evaluate_partner(body["partnerId"], run_key=run_key, evaluated_at=at)
+    return evaluation.evaluate_nightly(body["partnerId"], run_key, at)

@@ -52,13 +52,13 @@ def test_the_nightly_timer_evaluates_every_partner_through_the_queue(api: Api) -
 
 def test_a_redelivered_message_yields_the_same_stored_evaluation(api: Api) -> None:
     partner_id, tenant = api.register_partner()
-    from shared.bootstrap import evaluation_service, partner_service
+    from shared.bootstrap import evaluation_service
     from shared.services.evaluation import evaluate_message
 
     message = {"partnerId": partner_id, "runKey": "nightly:2026-11-25", "evaluatedAt": "2026-11-25T02:00:00Z"}
-    evaluate_message(message, partner_service(), evaluation_service())
+    evaluate_message(message, evaluation_service())
     first = api.request("GET", f"/partners/{partner_id}/competencies", as_=api.member(tenant)).json()
-    evaluate_message(message, partner_service(), evaluation_service())
+    evaluate_message(message, evaluation_service())
     again = api.request("GET", f"/partners/{partner_id}/competencies", as_=api.member(tenant)).json()
     assert again == first and first["evaluatedAt"] == "2026-11-25T02:00:00Z"
     history = bootstrap.container().store.query(f"partner:{partner_id}", types=["evaluationHistory"])

@@ -13,12 +13,12 @@ import pytest
 
 from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
-from shared.documents import EVALUATION_INPUT_TYPES, AchievementDoc, MsaMirrorDoc, UserDoc, partner_pk
+from shared.documents import EVALUATION_INPUT_TYPES, EVALUATION_OUTPUT_TYPES, AchievementDoc, MsaMirrorDoc, UserDoc, partner_pk
 from shared.domain import designations as pcs
 from shared.domain.catalog import load_catalog
 from shared.domain.designations import load_designations
 from shared.errors import Conflict, ValidationFailed
-from shared.services.designations import DESIGNATION_INPUT_TYPES, CustomerFactsIn, DesignationService, SimulationIn
+from shared.services.designations import DESIGNATION_INPUT_TYPES, DESIGNATION_RESULT_TYPE, CustomerFactsIn, DesignationService, SimulationIn
 from shared.services.evaluation import EvaluationService
 
 T0 = datetime(2026, 11, 25, 2, tzinfo=UTC)
@@ -122,6 +122,7 @@ def world(tmp_path: Path) -> World:
 
 def test_the_evaluation_reads_the_designation_documents_in_its_one_query() -> None:
     assert set(DESIGNATION_INPUT_TYPES) <= set(EVALUATION_INPUT_TYPES)
+    assert DESIGNATION_RESULT_TYPE in EVALUATION_OUTPUT_TYPES  # read back when the partner is computed again
 
 
 def test_the_nightly_evaluation_scores_designations_and_stores_them_with_the_evaluation(world: World) -> None:
