@@ -50,7 +50,7 @@ def put_partner(call: Call) -> func.HttpResponse:
     response="shared.services.partners:PartnerOut",
 )
 def get_partner(call: Call) -> func.HttpResponse:
-    from shared.services.partners import Partner
+    from shared.documents import Partner
 
     return json_response(Partner.from_doc(call.partner or {}).to_api())
 
@@ -63,9 +63,9 @@ def get_partner(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="Add users: one or many (JSON), or a CSV export; per-row results",
     tags=["users"],
-    request="shared.services.users:UsersIn",
+    request="shared.services.users_api:UsersIn",
     request_types=("application/json", "text/csv"),
-    response="shared.services.users:IMPORT_SCHEMA",
+    response="shared.services.users_api:IMPORT_SCHEMA",
     status=201,
     responses={
         202: "Accepted: a large import continues in the background",
@@ -99,7 +99,7 @@ def add_users(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="An import: progress (counts per status) and per-row results",
     tags=["users"],
-    response="shared.services.users:IMPORT_SCHEMA",
+    response="shared.services.users_api:IMPORT_SCHEMA",
 )
 def get_import(call: Call) -> func.HttpResponse:
     from shared.bootstrap import users_service
@@ -135,7 +135,7 @@ def get_import_log(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="The partner's users with their MSA link state",
     tags=["users"],
-    response="shared.services.users:USERS_SCHEMA",
+    response="shared.services.users_api:USERS_SCHEMA",
 )
 def list_users(call: Call) -> func.HttpResponse:
     from shared.bootstrap import users_service
@@ -170,7 +170,7 @@ def import_users(msg: func.QueueMessage, context: func.Context = None) -> None: 
     """Large imports continue here; a redelivered message resumes the same plan."""
     from functions.messages import run_message
     from shared.bootstrap import partner_service, users_service
-    from shared.services.users import import_message
+    from shared.services.user_import_queue import import_message
 
     run_message("import-users", msg, lambda body: import_message(body, partner_service(), users_service()), context)
 

@@ -29,12 +29,12 @@ HTML_HEADERS = {
     rule=OWN_PARTNER,
     summary="Start linking the caller's personal Microsoft account",
     tags=["msa"],
-    request="shared.services.msa_link:LinkStartIn",
-    response="shared.services.msa_link:LinkStartOut",
+    request="shared.services.msa_sign_in_flow:LinkStartIn",
+    response="shared.services.msa_sign_in_flow:LinkStartOut",
 )
 def start_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
-    from shared.services.msa_link import LinkStartIn
+    from shared.services.msa_sign_in_flow import LinkStartIn
 
     body = LinkStartIn() if not (call.req.get_body() or b"").strip() else call.model(LinkStartIn, limit=4096)
     assert call.partner is not None and call.caller is not None
@@ -49,7 +49,7 @@ def start_msa_link(call: Call) -> func.HttpResponse:
     rule=OWN_PARTNER,
     summary="The caller's MSA link",
     tags=["msa"],
-    response="shared.services.msa_link:LinkOut",
+    response="shared.services.msa_sign_in_flow:LinkOut",
 )
 def get_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
@@ -151,7 +151,7 @@ def _page(status: int, title: str, text: str, *, code: str | None = None, state:
     rule=PUBLIC,
     summary="The MSA sign-in's redirect URI: never links; hands back the code and state to complete with",
     tags=["msa"],
-    response="shared.services.msa_link:CallbackOut",
+    response="shared.services.msa_sign_in_flow:CallbackOut",
     query={"code": "authorization code", "state": "the sign-in's state", "error": "error from the identity provider"},
     responses={400: "Unknown, expired or used state, or a sign-in error"},
 )
@@ -167,9 +167,9 @@ def msa_callback(call: Call) -> func.HttpResponse:
     rule=PUBLIC,
     summary="The redirect URI for response_mode=form_post (never links)",
     tags=["msa"],
-    request="shared.services.msa_link:LinkCompleteIn",
+    request="shared.services.msa_sign_in_flow:LinkCompleteIn",
     request_types=["application/x-www-form-urlencoded"],
-    response="shared.services.msa_link:CallbackOut",
+    response="shared.services.msa_sign_in_flow:CallbackOut",
     responses={400: "Unknown, expired or used state, or a sign-in error"},
 )
 def msa_callback_form_post(call: Call) -> func.HttpResponse:
@@ -196,13 +196,13 @@ def msa_callback_form_post(call: Call) -> func.HttpResponse:
     rule=OWN_PARTNER,
     summary="Complete the caller's own MSA sign-in: link the MSA, sever any previous organisation",
     tags=["msa"],
-    request="shared.services.msa_link:LinkCompleteIn",
-    response="shared.services.msa_link:LinkOut",
+    request="shared.services.msa_sign_in_flow:LinkCompleteIn",
+    response="shared.services.msa_sign_in_flow:LinkOut",
     responses={400: "A sign-in started by another account, an unknown, used or expired state, or a refused code"},
 )
 def complete_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
-    from shared.services.msa_link import LinkCompleteIn
+    from shared.services.msa_sign_in_flow import LinkCompleteIn
 
     assert call.partner is not None and call.caller is not None
     link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=16384))

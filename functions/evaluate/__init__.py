@@ -143,13 +143,13 @@ def put_performance(call: Call) -> func.HttpResponse:
     rule=partner(roles=(ROLE_OPERATOR,)),
     summary="Grant or change an achievement override (audited; default 3 months)",
     tags=["membership"],
-    request="shared.services.program:OverrideIn",
-    response="shared.services.program:OverrideOut",
+    request="shared.services.overrides_and_skills_report:OverrideIn",
+    response="shared.services.overrides_and_skills_report:OverrideOut",
     responses={201: "Granted"},
 )
 def put_override(call: Call) -> func.HttpResponse:
     from shared.bootstrap import program_service
-    from shared.services.program import OverrideIn
+    from shared.services.overrides_and_skills_report import OverrideIn
 
     assert call.caller is not None
     override, created = program_service().put_override(

@@ -34,7 +34,7 @@ from shared.errors import NotFound
 from shared.ports import DocumentStore, InvalidMessage, MessageQueue, Stored
 from shared.queues import EVALUATE_PARTNER
 from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
-from shared.services.links import count_linked
+from shared.services.msa_association import count_linked
 from shared.services.partners import PartnerService
 
 log = logging.getLogger("competency.evaluation")

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from shared.auth import Caller
-from shared.documents import ApiModel, StoredModel, UserDoc, iso, partner_pk, signin_pk, utc_now
+from shared.documents import ApiModel, SignInFlowDoc, UserDoc, iso, partner_pk, signin_pk, utc_now
 from shared.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from shared.logs import correlation_id
 from shared.ports import (
@@ -34,7 +34,7 @@ from shared.ports import (
     SignInUnavailableError,
     Stored,
 )
-from shared.services.links import LinkService
+from shared.services.msa_association import LinkService
 
 FLOW_ID = "flow"
 FLOW_TTL_GRACE_SECONDS = 60
@@ -94,21 +94,6 @@ class LinkOut(ApiModel):
     user_id: str
     linked_at: datetime
     severed_partner_id: str | None = None
-
-
-class SignInFlowDoc(StoredModel):
-    """A started sign-in (its PKCE verifier, nonce and state). ``ttl`` lets Cosmos DB delete
-    an abandoned one by itself a minute after it expired; the sweep timer is the backstop
-    (and the only cleaner of the embedded store)."""
-
-    doc_type = "signinFlow"
-    partner_id: str
-    tenant_id: str
-    user_id: str
-    flow: dict[str, Any]
-    created_at: datetime
-    expires_at: datetime
-    ttl: int = -1
 
 
 class MsaLinkService:
