@@ -1,58 +1,17 @@
-"""Partners and their employees: registration, adding users (single, bulk CSV), imports,
-the one-time log file, and removing a user who leaves."""
+"""Employees of a partner: adding users (single, bulk CSV), imports and their background
+continuation, the one-time log file, listing users, and removing a user who leaves."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
 from functions.http import Call, csv_attachment, endpoint, json_response
-from shared.auth import ROLE_OPERATOR, partner, program
+from shared.auth import partner
+from shared.queues import IMPORT_USERS
 
 bp = func.Blueprint()
 
 PARTNERS = "partners/{partnerId}"
-
-
-@endpoint(
-    bp,
-    PARTNERS,
-    "PUT",
-    name="put_partner",
-    rule=program(ROLE_OPERATOR),
-    summary="Register or update a partner",
-    tags=["partners"],
-    request="shared.services.partners:PartnerIn",
-    response="shared.services.partners:PartnerOut",
-    status=200,
-    responses={201: "Registered", 409: "The tenant belongs to another partner"},
-)
-def put_partner(call: Call) -> func.HttpResponse:
-    from shared.bootstrap import partner_service
-    from shared.services.partners import PartnerIn, validate_partner_id
-
-    partner_id = validate_partner_id(call.path("partnerId"))
-    saved, created = partner_service().register(partner_id, call.model(PartnerIn))
-    return json_response(
-        saved.to_api(),
-        201 if created else 200,
-        headers={"Location": f"/api/partners/{partner_id}"} if created else None,
-    )
-
-
-@endpoint(
-    bp,
-    PARTNERS,
-    "GET",
-    name="get_partner",
-    rule=partner(members=True, roles=(ROLE_OPERATOR,)),
-    summary="Read a partner",
-    tags=["partners"],
-    response="shared.services.partners:PartnerOut",
-)
-def get_partner(call: Call) -> func.HttpResponse:
-    from shared.documents import Partner
-
-    return json_response(Partner.from_doc(call.partner or {}).to_api())
 
 
 @endpoint(
@@ -165,14 +124,14 @@ def remove_user(call: Call) -> func.HttpResponse:
 
 
 @bp.function_name("import_users")
-@bp.queue_trigger(arg_name="msg", queue_name="import-users", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=IMPORT_USERS, connection="AzureWebJobsStorage")
 def import_users(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Large imports continue here; a redelivered message resumes the same plan."""
     from functions.messages import run_message
     from shared.bootstrap import partner_service, users_service
     from shared.services.user_import_queue import import_message
 
-    run_message("import-users", msg, lambda body: import_message(body, partner_service(), users_service()), context)
+    run_message(IMPORT_USERS, msg, lambda body: import_message(body, partner_service(), users_service()), context)
 
 
 @bp.function_name("sweep_import_logs")

@@ -6,18 +6,19 @@ import azure.functions as func
 
 from functions.http import Call, endpoint, json_response
 from shared.auth import ROLE_OPERATOR, partner
+from shared.queues import DISPATCH_ALERTS
 
 bp = func.Blueprint()
 
 
 @bp.function_name("dispatch_alert")
-@bp.queue_trigger(arg_name="msg", queue_name="dispatch-alerts", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=DISPATCH_ALERTS, connection="AzureWebJobsStorage")
 def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
     from shared.bootstrap import alert_service
     from shared.services.alerts import dispatch_message
 
-    run_message("dispatch-alerts", msg, lambda body: dispatch_message(body, alert_service()), context)
+    run_message(DISPATCH_ALERTS, msg, lambda body: dispatch_message(body, alert_service()), context)
 
 
 @bp.function_name("sweep_alerts")
