@@ -15,6 +15,16 @@ from typing import Any
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 
+MAX_PROVIDER_TEXT = 200  # characters of an outside provider's own text kept in a log line or message
+
+
+def provider_text(value: Any) -> str:
+    """An outside provider's text (an error code, a description) for a log line or a message:
+    one line, bounded, no markup."""
+    text = " ".join(str(value or "").split())
+    return "".join(ch for ch in text if ch not in "<>\"'`")[:MAX_PROVIDER_TEXT]
+
+
 _SECRET_PATTERNS = [
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # any JWT

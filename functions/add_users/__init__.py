@@ -8,6 +8,7 @@ import azure.functions as func
 from functions.http import Call, csv_attachment, endpoint, json_response
 from shared.auth import partner
 from shared.queues import IMPORT_USERS
+from shared.schedules import IMPORT_LOG_SWEEP, STALLED_IMPORT_SWEEP
 
 bp = func.Blueprint()
 
@@ -135,7 +136,7 @@ def import_users(msg: func.QueueMessage, context: func.Context = None) -> None: 
 
 
 @bp.function_name("sweep_import_logs")
-@bp.timer_trigger(schedule="0 7 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+@bp.timer_trigger(schedule=IMPORT_LOG_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=True)
 def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Erase the passwords of log files past their expiry, downloaded or not."""
     from shared.bootstrap import users_service
@@ -146,7 +147,7 @@ def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) ->
 
 
 @bp.function_name("resume_imports")
-@bp.timer_trigger(schedule="30 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+@bp.timer_trigger(schedule=STALLED_IMPORT_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
 def resume_imports(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Running imports that made no progress for IMPORT_STALL_SECONDS continue again
     (their queue message was never sent, or was lost)."""

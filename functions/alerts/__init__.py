@@ -7,6 +7,7 @@ import azure.functions as func
 from functions.http import Call, endpoint, json_response
 from shared.auth import ROLE_OPERATOR, partner
 from shared.queues import DISPATCH_ALERTS
+from shared.schedules import ALERT_SWEEP
 
 bp = func.Blueprint()
 
@@ -22,7 +23,7 @@ def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None
 
 
 @bp.function_name("sweep_alerts")
-@bp.timer_trigger(schedule="0 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+@bp.timer_trigger(schedule=ALERT_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
 def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Pending alerts whose dispatch message was lost, and failed alerts due for their slow
     retry, are dispatched again."""

@@ -8,6 +8,7 @@ import azure.functions as func
 
 from functions.http import Call, endpoint, json_response, no_content
 from shared.auth import OWN_PARTNER, PUBLIC
+from shared.schedules import SIGNIN_FLOW_SWEEP
 
 bp = func.Blueprint()
 
@@ -210,7 +211,7 @@ def complete_msa_link(call: Call) -> func.HttpResponse:
 
 
 @bp.function_name("sweep_signin_flows")
-@bp.timer_trigger(schedule="0 */10 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+@bp.timer_trigger(schedule=SIGNIN_FLOW_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
 def sweep_signin_flows(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Delete sign-ins started but never finished: their PKCE verifier must not linger."""
     from shared.bootstrap import msa_link_service
