@@ -7,7 +7,6 @@ passwords and keys from messages and arguments before any handler sees them.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import uuid
@@ -59,20 +58,6 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "logger": record.name,
-            "correlationId": getattr(record, "correlation_id", correlation_id.get()),
-            "message": record.getMessage(),
-        }
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry)
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:

@@ -12,6 +12,12 @@ from shared.schedules import SIGNIN_FLOW_SWEEP
 
 bp = func.Blueprint()
 
+# Largest bodies of each request, in bytes: a login hint; a code and state; the provider's form post.
+START_BODY_BYTES = 4096
+COMPLETE_BODY_BYTES = 16384
+CALLBACK_FORM_BYTES = 65536
+CALLBACK_FORM_FIELDS = 20
+
 # The callback page shows only static text and the organisation's name (escaped).
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -37,7 +43,7 @@ def start_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
     from shared.services.msa_sign_in_flow import LinkStartIn
 
-    body = LinkStartIn() if not (call.req.get_body() or b"").strip() else call.model(LinkStartIn, limit=4096)
+    body = LinkStartIn() if not (call.req.get_body() or b"").strip() else call.model(LinkStartIn, limit=START_BODY_BYTES)
     assert call.partner is not None and call.caller is not None
     return json_response(msa_link_service().start(call.partner, call.caller, body).model_dump(by_alias=True))
 
@@ -181,7 +187,8 @@ def msa_callback_form_post(call: Call) -> func.HttpResponse:
     if call.content_type() != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("The form-post callback takes application/x-www-form-urlencoded.")
     try:
-        form = dict(parse_qsl(call.body_bytes(limit=65536).decode("utf-8"), keep_blank_values=True, max_num_fields=20))
+        text = call.body_bytes(limit=CALLBACK_FORM_BYTES).decode("utf-8")
+        form = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=CALLBACK_FORM_FIELDS))
     except (UnicodeDecodeError, ValueError):
         from shared.errors import BadRequest
 
@@ -206,7 +213,7 @@ def complete_msa_link(call: Call) -> func.HttpResponse:
     from shared.services.msa_sign_in_flow import LinkCompleteIn
 
     assert call.partner is not None and call.caller is not None
-    link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=16384))
+    link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=COMPLETE_BODY_BYTES))
     return json_response(link.model_dump(by_alias=True, mode="json", exclude_none=True))
 
 

@@ -23,9 +23,9 @@ bp = func.Blueprint()
 )
 def post_achievements(call: Call) -> func.HttpResponse:
     from shared.bootstrap import feed_service
-    from shared.services.feeds import AchievementsIn
+    from shared.services.feeds import MAX_ACHIEVEMENTS_BODY_BYTES, AchievementsIn
 
-    body = call.model(AchievementsIn, limit=2_000_000)
+    body = call.model(AchievementsIn, limit=MAX_ACHIEVEMENTS_BODY_BYTES)
     return json_response(feed_service().post_achievements(body.achievements).model_dump(by_alias=True))
 
 

@@ -26,6 +26,7 @@ from shared.ports import ConflictError, DocumentStore, NotFoundError, Preconditi
 
 MAX_ACHIEVEMENTS_PER_BATCH = 1000
 MAX_METRICS_PER_PUT = 500
+MAX_ACHIEVEMENTS_BODY_BYTES = 2_000_000  # a full batch of achievements with long titles
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .:+&/_-]{0,63}$"
 MSA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 

@@ -71,6 +71,7 @@ PLANNING_TIMEOUT = timedelta(seconds=60)  # a plan older than this without its i
 ABANDONED_RESERVATION = timedelta(hours=1)
 RESERVATION_ROUNDS = 20
 MAX_RENAMES = 3  # a planned name taken in the directory meanwhile: pick another, this often
+EMAILS_PER_QUERY = 500  # candidates named in one query of known users
 
 LOG_GONE = "The log file was already downloaded or has expired; the passwords are no longer available."
 
@@ -391,8 +392,8 @@ class UserService:
         """The partner's active users with one of these emails: only the candidates are read."""
         known: dict[str, UserDoc] = {}
         candidates = sorted(set(emails))
-        for start in range(0, len(candidates), 500):
-            where = {"email": OneOf(tuple(candidates[start : start + 500]))}
+        for start in range(0, len(candidates), EMAILS_PER_QUERY):
+            where = {"email": OneOf(tuple(candidates[start : start + EMAILS_PER_QUERY]))}
             for stored in self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type], where=where):
                 user = UserDoc.from_doc(stored.body)
                 if user.email and user.status == "active":
