@@ -53,6 +53,8 @@ class StoreConfigurationError(RuntimeError):
 
 
 MAX_ITEM_BYTES = 2 * 1024 * 1024  # Cosmos DB's item limit (learn.microsoft.com/azure/cosmos-db/concepts-limits)
+MAX_BATCH_OPERATIONS = 100  # Cosmos DB's transactional batch limits (same page)
+MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 
 class DocumentTooLargeError(StoreError):
@@ -97,16 +99,23 @@ class StoreStats:
     """Requests sent to the store (a query page counts as one), for benchmarks and tests."""
 
     point_reads: int = 0
-    writes: int = 0
+    writes: int = 0  # documents written (a batch counts each of its documents)
     queries: int = 0
     cross_partition_queries: int = 0
+    batches: int = 0  # transactional batches (one request each)
+    batched: int = 0  # documents written by batches
 
     @property
     def total(self) -> int:
         return self.point_reads + self.writes + self.queries + self.cross_partition_queries
 
+    @property
+    def write_requests(self) -> int:
+        """Write requests sent: a batch is one, whatever the number of its documents."""
+        return self.writes - self.batched + self.batches
+
     def reset(self) -> None:
-        self.point_reads = self.writes = self.queries = self.cross_partition_queries = 0
+        self.point_reads = self.writes = self.queries = self.cross_partition_queries = self.batches = self.batched = 0
 
 
 class DocumentStore(Protocol):
@@ -126,6 +135,13 @@ class DocumentStore(Protocol):
         ...
 
     def upsert(self, partition_key: str, doc: Document) -> Stored: ...
+
+    def write_batch(self, partition_key: str, *, creates: Sequence[Document] = (), upserts: Sequence[Document] = ()) -> None:
+        """Creates, then upserts, in one partition as one transaction: all or nothing.
+        ``ConflictError`` (nothing written) when a created id exists. Cosmos DB bounds a
+        transactional batch (100 operations, 2 MB): a larger one is sent as several, each
+        all or nothing, the creates first."""
+        ...
 
     def replace(self, partition_key: str, doc: Document, *, if_match: str | None = None) -> Stored:
         """Replace an existing document; ``NotFoundError`` / ``PreconditionFailedError``."""

@@ -2,11 +2,14 @@
 // Starts @vercel/cosmosdb-server for the contract tests, as strict as Cosmos DB where it was
 // not: (1) in 1.0.1 a point read of a missing document crashes the handler (HTTP 500) instead
 // of answering 404; (2) it stores items of any size, where Cosmos DB refuses an item over
-// 2 MB with 413 RequestEntityTooLarge (learn.microsoft.com/azure/cosmos-db/concepts-limits).
-// Both fixes wrap handlers before the routes table is built; nothing else changes.
+// 2 MB with 413 RequestEntityTooLarge (learn.microsoft.com/azure/cosmos-db/concepts-limits);
+// (3) its transactional batch keeps the operations before a failed one, where Cosmos DB's is
+// all or nothing (the others answered 424 Failed Dependency).
+// The fixes wrap handlers before the routes table is built; nothing else changes.
 "use strict";
 const MAX_ITEM_BYTES = 2 * 1024 * 1024;
 const operations = require("@vercel/cosmosdb-server/lib/handler/_document-operations");
+let journal = null; // during an atomic batch: what each write replaced, to undo on failure
 for (const name of ["createOperation", "replaceOperation", "upsertOperation"]) {
   const operation = operations[name];
   operations[name] = (collection, input) => {
@@ -14,9 +17,61 @@ for (const name of ["createOperation", "replaceOperation", "upsertOperation"]) {
     if (size > MAX_ITEM_BYTES) {
       return { statusCode: 413, body: { code: "RequestEntityTooLarge", message: "Message: {\"Errors\":[\"Request size is too large\"]}" } };
     }
-    return operation(collection, input);
+    const body = input.resourceBody || {};
+    const partition = body.id === undefined ? undefined : collection.documents._getPartition(body);
+    const before = journal && body.id !== undefined ? collection.document(body.id, partition).read() : null;
+    const result = operation(collection, input);
+    if (journal && result.statusCode < 300) journal.push({ collection, id: body.id, partition, before });
+    return result;
   };
 }
+const batch = require("@vercel/cosmosdb-server/lib/handler/batch-documents");
+const readJson = require("@vercel/cosmosdb-server/lib/json").default;
+const runBatch = batch.default;
+const batchOperations = { Create: "createOperation", Upsert: "upsertOperation", Replace: "replaceOperation", Read: "readOperation", Delete: "deleteOperation" };
+batch.default = async (account, req, res, params) => {
+  const atomic = String(req.headers["x-ms-cosmos-batch-atomic"] || "").toLowerCase() === "true";
+  if (!atomic) return runBatch(account, req, res, params);
+  const body = await readJson(req);
+  const collection = account.database(params.dbId).collection(params.collId);
+  if (!collection.read()) {
+    res.statusCode = 404;
+    return {};
+  }
+  if (!Array.isArray(body)) {
+    res.statusCode = 400;
+    return { message: "Invalid request body" };
+  }
+  // From here on synchronous: no other request runs between an operation and its undoing.
+  journal = [];
+  const results = [];
+  try {
+    for (const input of body) {
+      const operation = operations[batchOperations[input && input.operationType]];
+      if (!operation) {
+        results.push({ statusCode: 400, requestCharge: 0 });
+        break;
+      }
+      // A transactional batch names its partition once, in the request's header.
+      const result = operation(collection, { partitionKey: req.headers["x-ms-documentdb-partitionkey"], ...input });
+      if (result.statusCode >= 400) {
+        results.push({ statusCode: result.statusCode, requestCharge: 0 });
+        break;
+      }
+      results.push({ statusCode: result.statusCode, requestCharge: 1, eTag: result.body ? result.body._etag : undefined, resourceBody: result.body });
+    }
+    if (!results.some((r) => r.statusCode >= 400)) return results;
+    for (const { collection: written, id, partition, before } of journal.reverse()) {
+      const now = written.document(id, partition).read();
+      if (before) written.documents.replace(before, now);
+      else if (now) written.documents.delete(id, partition);
+    }
+    while (results.length < body.length) results.push({ statusCode: 424, requestCharge: 0 });
+    return results.map((r) => (r.statusCode < 400 ? { statusCode: 424, requestCharge: 0 } : r));
+  } finally {
+    journal = null;
+  }
+};
 const patches = require("@vercel/cosmosdb-server/lib/handler/_patch-operations");
 const { parsePartitionKey } = require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header");
 const patchOperation = patches.patchOperation;

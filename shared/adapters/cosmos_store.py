@@ -11,11 +11,15 @@ infrastructure owns them, and the store only checks that they exist with partiti
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.ports import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_OPERATIONS,
+    MAX_ITEM_BYTES,
     ConflictError,
     Document,
     DocumentTooLargeError,
@@ -70,6 +74,24 @@ def open_container(client: Any, database: str, container: str, *, create: bool) 
 def _body(item: Mapping[str, Any]) -> Stored:
     body = {k: v for k, v in item.items() if k not in _SYSTEM_FIELDS}
     return Stored(body, str(item.get("_etag", "")))
+
+
+def _chunks(operations: list[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[str, tuple[Any, ...]]]]:
+    """Cosmos DB's transactional batch limits: at most 100 operations and 2 MB a batch (the
+    size estimated from the documents' JSON, with room for the batch's own framing). A
+    document over the item limit is refused before anything is sent, as one batch would be."""
+    chunks: list[list[tuple[str, tuple[Any, ...]]]] = [[]]
+    size = 0
+    for operation in operations:
+        weight = len(json.dumps(operation[1][0]).encode("utf-8")) + 256
+        if weight - 256 > MAX_ITEM_BYTES:
+            raise DocumentTooLargeError(f"{operation[1][0].get('id')} is over Cosmos DB's 2 MB item limit")
+        if chunks[-1] and (len(chunks[-1]) >= MAX_BATCH_OPERATIONS or size + weight > MAX_BATCH_BYTES * 3 // 4):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(operation)
+        size += weight
+    return [c for c in chunks if c]
 
 
 def _field(path: str) -> str:
@@ -159,6 +181,31 @@ class CosmosDocumentStore:
     def upsert(self, partition_key: str, doc: Document) -> Stored:
         self.stats.writes += 1
         return _body(self._call(self._container.upsert_item, {**doc, "pk": partition_key}))
+
+    def write_batch(self, partition_key: str, *, creates: Sequence[Document] = (), upserts: Sequence[Document] = ()) -> None:
+        operations = [("create", ({**d, "pk": partition_key},)) for d in creates]
+        operations += [("upsert", ({**d, "pk": partition_key},)) for d in upserts]
+        for chunk in _chunks(operations):
+            self.stats.batches += 1
+            self._call(self._batch, chunk, partition_key)
+            self.stats.writes += len(chunk)
+            self.stats.batched += len(chunk)
+
+    def _batch(self, operations: list[tuple[str, tuple[Any, ...]]], partition_key: str) -> None:
+        from azure.cosmos import exceptions
+
+        try:
+            self._container.execute_item_batch(operations, partition_key=partition_key)
+        except exceptions.CosmosBatchOperationError as exc:
+            # The batch failed as a whole; the operation that failed it says why.
+            responses = exc.operation_responses or []
+            index = exc.error_index if exc.error_index is not None else -1
+            status = int(responses[index].get("statusCode", exc.status_code or 0)) if 0 <= index < len(responses) else exc.status_code
+            if status == 409:
+                raise ConflictError(f"a document created by the batch exists in {partition_key}") from None
+            if status == 413:
+                raise DocumentTooLargeError("Cosmos DB refused a document over its 2 MB item limit (413 RequestEntityTooLarge)") from None
+            raise StoreUnavailableError(f"Cosmos DB answered {status} to a batch") from None
 
     def replace(self, partition_key: str, doc: Document, *, if_match: str | None = None) -> Stored:
         self.stats.writes += 1

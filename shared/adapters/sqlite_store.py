@@ -149,6 +149,39 @@ class SqliteDocumentStore:
             )
         return Stored(body, etag)
 
+    def write_batch(self, partition_key: str, *, creates: Sequence[Document] = (), upserts: Sequence[Document] = ()) -> None:
+        """One transaction (SQLite has no batch limits; Cosmos DB's chunking changes nothing
+        here: its chunks are all or nothing too)."""
+        encoded = [
+            [
+                (partition_key, body["id"], body.get("type"), uuid.uuid4().hex, self._encode(body))
+                for body in (self._prepare(partition_key, d) for d in docs)
+            ]
+            for docs in (creates, upserts)
+        ]
+        with self._lock:
+            self.stats.batches += 1
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany("INSERT INTO documents (pk, id, type, etag, body) VALUES (?, ?, ?, ?, ?)", encoded[0])
+                    self._db.executemany(
+                        "INSERT INTO documents (pk, id, type, etag, body) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT (pk, id) DO UPDATE SET type = excluded.type, etag = excluded.etag, body = excluded.body",
+                        encoded[1],
+                    )
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                raise ConflictError(f"a document created by the batch exists in {partition_key}") from None
+            except sqlite3.OperationalError as exc:  # locked or unreadable file
+                raise StoreUnavailableError(str(exc)) from exc
+            written = len(creates) + len(upserts)
+            self.stats.writes += written
+            self.stats.batched += written
+
     def upsert_many(self, partition_key: str, docs: Sequence[Document]) -> None:
         """Many upserts in one transaction (seeding and benchmarks; not part of the port)."""
         self.upsert_across([(partition_key, doc) for doc in docs])

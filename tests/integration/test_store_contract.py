@@ -165,3 +165,43 @@ def test_a_document_over_2_mb_is_refused_like_cosmos_db_and_changes_nothing(stor
     assert store.read(p, "b") is None
     assert "more" not in store.read(p, "a").body  # type: ignore[union-attr]
     assert store.read(p, "a").body["blob"].startswith("x")  # type: ignore[union-attr]
+
+
+def test_a_batch_writes_its_creates_and_upserts_in_one_request(store: DocumentStore) -> None:
+    p = pk()
+    store.create(p, {"id": "kept", "v": 1})
+    store.stats.reset()
+    store.write_batch(p, creates=[{"id": "a1", "type": "alert"}, {"id": "a2", "type": "alert"}], upserts=[{"id": "kept", "v": 2}])
+    assert store.read(p, "a1") is not None and store.read(p, "a2") is not None
+    assert store.read(p, "kept").body["v"] == 2  # type: ignore[union-attr]
+    assert store.read(p, "a1").body["pk"] == p  # type: ignore[union-attr]
+    assert store.stats.batches == 1 and store.stats.writes == 3 and store.stats.write_requests == 1
+
+
+def test_a_batch_whose_create_meets_an_existing_id_writes_nothing(store: DocumentStore) -> None:
+    """Cosmos DB's transactional batch is all or nothing: a 409 on one create undoes the rest."""
+    p = pk()
+    store.create(p, {"id": "seen", "v": 1})
+    store.create(p, {"id": "kept", "v": 1})
+    with pytest.raises(ConflictError):
+        store.write_batch(p, creates=[{"id": "new", "v": 1}, {"id": "seen", "v": 2}], upserts=[{"id": "kept", "v": 2}, {"id": "other"}])
+    assert store.read(p, "new") is None and store.read(p, "other") is None
+    assert store.read(p, "seen").body["v"] == 1  # type: ignore[union-attr]
+    assert store.read(p, "kept").body["v"] == 1  # type: ignore[union-attr]
+
+
+def test_a_batch_over_cosmos_db_limits_is_sent_in_parts_and_every_document_is_written(store: DocumentStore) -> None:
+    """At most 100 operations and 2 MB a transactional batch: 250 documents of 20 KB still land."""
+    p = pk()
+    docs = [{"id": f"d{i:03d}", "type": "metric", "blob": "x" * 20_000} for i in range(250)]
+    store.write_batch(p, upserts=docs)
+    assert len(store.query(p, types=["metric"])) == 250
+
+
+def test_a_batch_with_a_document_over_2_mb_is_refused_and_writes_nothing(store: DocumentStore) -> None:
+    from shared.ports import MAX_ITEM_BYTES, DocumentTooLargeError
+
+    p = pk()
+    with pytest.raises(DocumentTooLargeError):
+        store.write_batch(p, creates=[{"id": "small"}], upserts=[{"id": "big", "blob": "y" * (MAX_ITEM_BYTES + 1)}])
+    assert store.read(p, "small") is None and store.read(p, "big") is None
