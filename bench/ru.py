@@ -7,7 +7,8 @@ with the published model (bench/README.md, "Request units"):
 - point read: 1 RU for an item up to 1 KB, rising linearly to 10 RU at 100 KB;
 - single-partition query: 2.8 RU per page plus 1 RU per KB returned;
 - create: 5.71 RU per KB (at least 1 KB), default indexing;
-- upsert / replace of an existing item: 10.67 RU per KB (at least 1 KB).
+- upsert / replace of an existing item: 10.67 RU per KB (at least 1 KB);
+- a transactional batch: the sum of its operations' charges (one request).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class Meter:
     upsert_kb: float = 0.0
     create_ru: float = 0.0
     upsert_ru: float = 0.0
+    batches: int = 0
+    batched: int = 0  # documents written by batches
 
     def reset(self) -> None:
         for f in fields(self):
@@ -60,6 +63,7 @@ class Meter:
             "kb_read": round(self.query_kb / partners, 1),
             "documents_read": round(self.query_documents / partners, 1),
             "writes": round((self.creates + self.upserts) / partners, 2),
+            "write_requests": round((self.creates + self.upserts - self.batched + self.batches) / partners, 2),
             "kb_written": round((self.create_kb + self.upsert_kb) / partners, 2),
         }
 
@@ -67,7 +71,7 @@ class Meter:
 def meter(store: Any) -> Meter:
     """Wrap a store instance's methods (the services hold the same instance) to measure them."""
     m = Meter()
-    read, query, create, upsert = store.read, store.query, store.create, store.upsert
+    read, query, create, upsert, batch = store.read, store.query, store.create, store.upsert, store.write_batch
 
     def metered_read(partition_key: str, doc_id: str) -> Any:
         stored = read(partition_key, doc_id)
@@ -99,5 +103,21 @@ def meter(store: Any) -> Meter:
         m.upsert_ru += REPLACE_RU_PER_KB * max(1.0, kb)
         return stored
 
+    def metered_batch(partition_key: str, *, creates: Any = (), upserts: Any = ()) -> None:
+        batch(partition_key, creates=creates, upserts=upserts)
+        m.batches += 1
+        m.batched += len(creates) + len(upserts)
+        for doc, per_kb in [(d, CREATE_RU_PER_KB) for d in creates] + [(d, REPLACE_RU_PER_KB) for d in upserts]:
+            kb = _kb({**doc, "pk": partition_key})
+            if per_kb == CREATE_RU_PER_KB:
+                m.creates += 1
+                m.create_kb += kb
+                m.create_ru += per_kb * max(1.0, kb)
+            else:
+                m.upserts += 1
+                m.upsert_kb += kb
+                m.upsert_ru += per_kb * max(1.0, kb)
+
     store.read, store.query, store.create, store.upsert = metered_read, metered_query, metered_create, metered_upsert
+    store.write_batch = metered_batch
     return m

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.settings import Settings, get_settings
@@ -54,12 +55,35 @@ def azure_credential(client_id: str | None, *, managed_identity: bool = False) -
 
 
 class Container:
-    """Lazily built singletons of one worker. Tests build their own with other settings."""
+    """Lazily built singletons of one worker. Tests build their own with other settings.
 
-    def __init__(self, settings: Settings) -> None:
+    ``clock`` is what every service takes for "now" (the wall clock unless given). The outside
+    systems (``directory``, ``msa_sign_in``, ``alert_sinks``) are built from the settings on
+    first use unless given: tests hand in fakes, so a service is tested through this root.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        directory: Directory | None = None,
+        msa_sign_in: MsaSignIn | None = None,
+        alert_sinks: list[AlertSink] | None = None,
+    ) -> None:
         self.settings = settings
+        self._clock = clock
         self._lock = threading.RLock()
-        self._built: dict[str, Any] = {}
+        given = {"directory": directory, "msa-signin": msa_sign_in, "alert-sinks": alert_sinks}
+        self._built: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        if self._clock is None:
+            from shared.documents import utc_now
+
+            return utc_now
+        return self._clock
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         try:
@@ -265,7 +289,7 @@ def partner_service(c: Container | None = None) -> PartnerService:
     def build(c: Container) -> PartnerService:
         from shared.services.partners import PartnerService
 
-        return PartnerService(c.store)
+        return PartnerService(c.store, clock=c.clock)
 
     return (c or container()).service("partners", build)
 
@@ -284,6 +308,7 @@ def users_service(c: Container | None = None) -> UserService:
             inline_rows=s.import_inline_rows,
             log_ttl_hours=s.import_log_ttl_hours,
             stall_seconds=s.import_stall_seconds,
+            clock=c.clock,
         )
 
     return (c or container()).service("users", build)
@@ -293,7 +318,7 @@ def link_service(c: Container | None = None) -> LinkService:
     def build(c: Container) -> LinkService:
         from shared.services.msa_association import LinkService
 
-        return LinkService(c.store)
+        return LinkService(c.store, clock=c.clock)
 
     return (c or container()).service("links", build)
 
@@ -302,7 +327,9 @@ def msa_link_service(c: Container | None = None) -> MsaLinkService:
     def build(c: Container) -> MsaLinkService:
         from shared.services.msa_sign_in_flow import MsaLinkService
 
-        return MsaLinkService(c.store, lambda: c.msa_sign_in, link_service(c), flow_ttl_seconds=c.settings.msa_flow_ttl_seconds)
+        return MsaLinkService(
+            c.store, lambda: c.msa_sign_in, link_service(c), flow_ttl_seconds=c.settings.msa_flow_ttl_seconds, clock=c.clock
+        )
 
     return (c or container()).service("msa-link", build)
 
@@ -320,6 +347,7 @@ def alert_service(c: Container | None = None) -> AlertService:
             backoff_seconds=s.alerts_backoff_seconds,
             backoff_max_seconds=s.alerts_backoff_max_seconds,
             max_age_seconds=s.alerts_max_age_seconds,
+            clock=c.clock,
         )
 
     return (c or container()).service("alerts", build)
@@ -330,12 +358,8 @@ def designation_service(c: Container | None = None) -> DesignationService:
         from shared.domain.designations import load_designations
         from shared.services.designations import DesignationService
 
-        alerts = alert_service(c)
         return DesignationService(
-            c.store,
-            load_designations(c.settings.catalog_dir),
-            alert_window_days=c.settings.alert_window_days,
-            record_alerts=alerts.record,
+            c.store, load_designations(c.settings.catalog_dir), alert_window_days=c.settings.alert_window_days, clock=c.clock
         )
 
     return (c or container()).service("designations", build)
@@ -350,7 +374,8 @@ def evaluation_service(c: Container | None = None) -> EvaluationService:
             c.queue,
             c.catalog,
             alert_window_days=c.settings.alert_window_days,
-            raise_alerts=alert_service(c).on_change,
+            clock=c.clock,
+            alerts=alert_service(c),
             designations=designation_service(c),
         )
 
@@ -365,6 +390,7 @@ def membership_service(c: Container | None = None) -> MembershipService:
             c.store,
             window_days=c.settings.alert_window_days,
             evaluate=lambda partner_id: evaluation_service(c).evaluate_partner(partner_id),
+            clock=c.clock,
         )
 
     return (c or container()).service("membership", build)
@@ -374,7 +400,7 @@ def feed_service(c: Container | None = None) -> FeedService:
     def build(c: Container) -> FeedService:
         from shared.services.feeds import FeedService
 
-        return FeedService(c.store, c.catalog)
+        return FeedService(c.store, c.catalog, clock=c.clock)
 
     return (c or container()).service("feeds", build)
 
@@ -383,6 +409,6 @@ def program_service(c: Container | None = None) -> ProgramService:
     def build(c: Container) -> ProgramService:
         from shared.services.overrides_and_skills_report import ProgramService
 
-        return ProgramService(c.store, lambda: c.service("catalog-api", lambda c: c.catalog.to_api()))
+        return ProgramService(c.store, lambda: c.service("catalog-api", lambda c: c.catalog.to_api()), clock=c.clock)
 
     return (c or container()).service("program", build)

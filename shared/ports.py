@@ -85,6 +85,18 @@ class Stored:
     etag: str
 
 
+DocumentsByType = Mapping[str, Sequence[Stored]]
+
+
+def by_type(documents: Sequence[Stored]) -> dict[str, list[Stored]]:
+    """A query's documents grouped by their ``type`` (each group in the query's order): one
+    pass, then each reader takes its own types."""
+    groups: dict[str, list[Stored]] = {}
+    for stored in documents:
+        groups.setdefault(stored.body.get("type") or "", []).append(stored)
+    return groups
+
+
 @dataclass(frozen=True)
 class PatchOp:
     """One patch operation (Cosmos DB partial document update semantics)."""

@@ -134,6 +134,12 @@ def _lapse_of(
     return "requirementsLapsing", "the requirements stop being met"
 
 
+def _expiring_key(item: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+    expires_on = item["expiresOn"]
+    day = expires_on.isoformat() if isinstance(expires_on, date) else str(expires_on)
+    return (str(item["competencyId"]), str(item["level"]), str(item["userId"]), str(item["code"]), day)
+
+
 def raise_alerts(
     *,
     partner_id: str,
@@ -217,7 +223,11 @@ def raise_alerts(
             )
         )
 
+    # An expiring achievement is announced once: the previous evaluation's list was announced.
+    announced = {_expiring_key(item) for c in (previous or {}).get("competencies", []) for item in c.get("expiring", [])}
     for item in sorted(expiring, key=lambda e: (e["expiresOn"], e["competencyId"], e["userId"], e["code"])):
+        if _expiring_key(item) in announced:
+            continue
         person = people.get(item["userId"], PersonFacts(item["userId"], item["userId"]))
         expires_on = item["expiresOn"] if isinstance(item["expiresOn"], date) else date.fromisoformat(str(item["expiresOn"]))
         retired = bool(item.get("acceptedUntil"))

@@ -28,7 +28,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -823,18 +823,23 @@ def points_needed(score: TrackScore) -> dict[str, Any]:
     missing = max(0.0, QUALIFYING_SCORE - score.score)
     zero = [m for m in score.metrics if m.points <= 0]
     room = {m.metric.metric_id: round(m.metric.max_points - m.points, 2) for m in score.metrics}
+    by_metric = {m.metric.metric_id: _options(m) for m in score.metrics}  # each metric's ways, worked out once
     steps: list[str] = []
     gained = 0.0
     for m in zero:
-        options = sorted(_options(m), key=lambda o: (o.first / o.unit, -o.per))
+        options = sorted(by_metric[m.metric.metric_id], key=lambda o: (o.first / o.unit, -o.per))
         if options:
             gain, words = options[0].take(0, room[m.metric.metric_id])
             room[m.metric.metric_id] -= gain
             steps.append(words)
             gained += gain
     # Then the most points per step, the metrics just started included (from their next step).
-    options = [o for m in score.metrics if m.points > 0 for o in _options(m)]
-    options += [replace(o, first=o.unit, once=None, per=o.next_per or o.per) for m in zero for o in _options(m)]
+    options = [o for m in score.metrics if m.points > 0 for o in by_metric[m.metric.metric_id]]
+    options += [
+        _Option(o.next_per or o.per, o.unit, o.unit, o.label, o.room, o.metric, o.metric_id)
+        for m in zero
+        for o in by_metric[m.metric.metric_id]
+    ]
     rest = sorted(options, key=lambda o: (-o.per / o.unit, o.metric))
     for option in rest:
         if gained >= missing:
@@ -1148,7 +1153,10 @@ def designation_alerts(*, partner_id: str, previous: Mapping[str, Any] | None, c
                             raised_at=raised_at,
                         )
                     )
+        announced = {(i["userId"], i["code"], i["expiresOn"]) for i in (was or {}).get("expiring", [])}  # raised then
         for item in d.get("expiring", []):
+            if (item["userId"], item["code"], item["expiresOn"]) in announced:
+                continue
             expires_on = date.fromisoformat(item["expiresOn"])
             alerts.append(
                 Alert(

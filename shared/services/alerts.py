@@ -16,15 +16,18 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import telemetry
 from shared.documents import StoredModel, iso, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
 from shared.domain.designations import ALERT_TYPES as DESIGNATION_ALERT_TYPES
 from shared.errors import Conflict, NotFound
-from shared.ports import AlertSink, ConflictError, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
+from shared.ports import AlertSink, ConflictError, Document, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
 from shared.queues import DISPATCH_ALERTS
+
+if TYPE_CHECKING:
+    from shared.services.evaluation import Change, PartnerInputs
 
 log = logging.getLogger("competency.alerts")
 
@@ -125,34 +128,60 @@ class AlertService:
 
     # --- raising (the outbox) ----------------------------------------------------------------
 
-    def record(self, alerts: Sequence[Alert], evaluated_at: str | None) -> list[str]:
-        """Store new alerts (an id seen before is skipped) and enqueue their dispatch."""
-        created = []
+    def record(
+        self, alerts: Sequence[Alert], evaluated_at: str | None, *, together: Sequence[Document] = (), partition_key: str | None = None
+    ) -> list[str]:
+        """Store new alerts (an id seen before is skipped) and enqueue their dispatch.
+
+        ``together``: documents of ``partition_key`` (the evaluation that raised the alerts)
+        written in the same transactional batch, so that an evaluation is never stored
+        without its alerts, nor the alerts without it."""
+        by_partition: dict[str, list[Alert]] = {}
         for alert in alerts:
-            doc = AlertDoc(
-                id=AlertDoc.doc_id(alert.id),
-                alert_id=alert.id,
-                alert_type=alert.type,
-                partner_id=alert.partner_id,
-                competency_id=alert.competency_id,
-                level=alert.level,
-                title=alert.title,
-                detail=alert.detail,
-                cause=alert.cause,
-                raised_at=alert.raised_at,
-                subject_user_id=alert.subject_user_id,
-                expires_on=alert.expires_on,
-                evaluated_at=evaluated_at,
-                next_attempt_at=alert.raised_at,
-            )
+            by_partition.setdefault(partner_pk(alert.partner_id), []).append(alert)
+        if together:
+            if partition_key is None or set(by_partition) - {partition_key}:
+                raise ValueError("alerts stored together with documents belong to the documents' partition")
+            by_partition.setdefault(partition_key, [])
+        created: list[Alert] = []
+        for pk, raised in by_partition.items():
+            docs = [self._document(alert, evaluated_at).to_doc() for alert in raised]
+            others = together if pk == partition_key else ()
             try:
-                self._store.create(partner_pk(alert.partner_id), doc.to_doc())
+                self._store.write_batch(pk, creates=docs, upserts=others)
+                created += raised
             except ConflictError:
-                continue  # raised before: never twice
-            created.append(alert)
+                # Some were raised before (a rule raises an alert again while its cause lasts,
+                # a reminder during its grace days): each on its own, those seen skipped.
+                for alert, doc in zip(raised, docs, strict=True):
+                    with contextlib.suppress(ConflictError):
+                        self._store.create(pk, doc)
+                        created.append(alert)
+                if others:
+                    self._store.write_batch(pk, upserts=others)
+        for alert in created:
             telemetry.count("competency.alerts.raised", type=alert.type)
         self._enqueue([(alert.partner_id, alert.id) for alert in created])
         return [alert.id for alert in created]
+
+    @staticmethod
+    def _document(alert: Alert, evaluated_at: str | None) -> AlertDoc:
+        return AlertDoc(
+            id=AlertDoc.doc_id(alert.id),
+            alert_id=alert.id,
+            alert_type=alert.type,
+            partner_id=alert.partner_id,
+            competency_id=alert.competency_id,
+            level=alert.level,
+            title=alert.title,
+            detail=alert.detail,
+            cause=alert.cause,
+            raised_at=alert.raised_at,
+            subject_user_id=alert.subject_user_id,
+            expires_on=alert.expires_on,
+            evaluated_at=evaluated_at,
+            next_attempt_at=alert.raised_at,
+        )
 
     def _enqueue(self, alerts: Sequence[tuple[str, str]], *, delay_seconds: int = 0, strict: bool = False) -> None:
         """Ask for the dispatch of (partnerId, alertId) pairs, in one request when not delayed.
@@ -172,12 +201,11 @@ class AlertService:
             # Not lost: the alerts are stored as pending and the sweep will pick them up.
             log.warning("could not enqueue %d alert(s); the sweep will dispatch them", len(bodies))
 
-    def on_change(self, change: Any) -> list[str]:
-        """What the evaluation calls with the change it found (``evaluation.Change``): the alert
-        rules run on it and the alerts they raise are recorded."""
+    def rules(self, change: Change) -> list[Alert]:
+        """The alerts the rules raise for the change an evaluation found (stored by ``record``)."""
         current = change.current
         expiring = [dict(item) for comp in current.get("competencies", []) for item in comp.get("expiring", [])]
-        alerts = raise_alerts(
+        return raise_alerts(
             partner_id=change.inputs.partner_id,
             previous=change.previous,
             current=current,
@@ -189,7 +217,6 @@ class AlertService:
             previous_risks=change.previous_risks,
             reminders=change.reminders,
         )
-        return self.record(alerts, str(current.get("evaluatedAt")))
 
     # --- delivering --------------------------------------------------------------------------
 
@@ -310,7 +337,7 @@ def dispatch_message(body: Any, alerts: AlertService) -> None:
     alerts.dispatch(body["partnerId"], body["alertId"])
 
 
-def alert_facts(inputs: Any) -> dict[str, PersonFacts]:
+def alert_facts(inputs: PartnerInputs) -> dict[str, PersonFacts]:
     """Why each person of the partner may have stopped counting."""
     linked = inputs.linked_msa_by_user()
     mirrors_by_user: dict[str, list[Any]] = {}

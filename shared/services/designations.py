@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -19,9 +19,10 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
 from shared.domain import designations as pcs
+from shared.domain.alert_rules import Alert
 from shared.domain.evaluation import Achievement, Person
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.ports import DocumentStore, PreconditionFailedError, Stored
+from shared.ports import Document, DocumentsByType, DocumentStore, PreconditionFailedError, Stored, by_type
 
 MAX_FACTS_PER_MONTH = 5000
 MAX_FACTS_BODY_BYTES = 2_000_000
@@ -171,14 +172,13 @@ class DesignationsPart:
     stable_until: date
     fingerprint: str
     reused: bool = False
+    alerts: list[Alert] = field(default_factory=list)  # raised by this change, stored with it
 
 
-def _facts(documents: Sequence[Stored], oldest: int) -> list[pcs.CustomerFact]:
+def _facts(documents: DocumentsByType, oldest: int) -> list[pcs.CustomerFact]:
     out = []
-    for stored in documents:
+    for stored in documents.get(CustomerFactsDoc.doc_type, ()):
         body = stored.body
-        if body.get("type") != CustomerFactsDoc.doc_type:
-            continue
         month = pcs.parse_month(body["month"])
         if month < oldest:
             continue
@@ -187,15 +187,14 @@ def _facts(documents: Sequence[Stored], oldest: int) -> list[pcs.CustomerFact]:
     return out
 
 
-def _latest(documents: Sequence[Stored]) -> dict[str, Any]:
-    return next((d.body for d in documents if d.body.get("type") == DESIGNATION_RESULT_TYPE), None) or {}
+def _latest(documents: DocumentsByType) -> dict[str, Any]:
+    return next((d.body for d in documents.get(DESIGNATION_RESULT_TYPE, ())), None) or {}
 
 
-def _enrolment(documents: Sequence[Stored]) -> pcs.Enrolment | None:
-    for stored in documents:
-        if stored.body.get("type") == DesignationMembershipDoc.doc_type:
-            doc = DesignationMembershipDoc.from_doc(stored.body)
-            return pcs.Enrolment(doc.anniversary, dict(doc.designations), dict(doc.renewed))
+def _enrolment(documents: DocumentsByType) -> pcs.Enrolment | None:
+    for stored in documents.get(DesignationMembershipDoc.doc_type, ()):
+        doc = DesignationMembershipDoc.from_doc(stored.body)
+        return pcs.Enrolment(doc.anniversary, dict(doc.designations), dict(doc.renewed))
     return None
 
 
@@ -248,13 +247,11 @@ class DesignationService:
         *,
         alert_window_days: int,
         clock: Callable[[], datetime] = utc_now,
-        record_alerts: Callable[[Sequence[Any], str | None], Any] | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._window = alert_window_days
         self._clock = clock
-        self._record_alerts = record_alerts
 
     @property
     def digest(self) -> str:
@@ -266,7 +263,7 @@ class DesignationService:
     # --- the nightly evaluation ------------------------------------------------------------------
 
     def snapshot(
-        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: Sequence[Stored], on: date
+        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: DocumentsByType, on: date
     ) -> pcs.DesignationSnapshot:
         latest = _latest(documents)
         return pcs.DesignationSnapshot(
@@ -278,20 +275,21 @@ class DesignationService:
             history=_history(latest.get("history")),
         )
 
-    def _fingerprint(self, documents: Sequence[Stored]) -> str:
+    def _fingerprint(self, documents: DocumentsByType) -> str:
         """Changes when an input of the designations is written: people, MSA links, designation
         certifications, customer facts, the membership; or the catalog or the window."""
         codes = self._catalog.codes
         parts = sorted(
-            f"{b.get('id')}:{d.etag}"
-            for d in documents
-            if (t := (b := d.body).get("type")) in _FINGERPRINTED and (t != "achievement" or b.get("code") in codes)
+            f"{d.body.get('id')}:{d.etag}"
+            for kind in _FINGERPRINTED
+            for d in documents.get(kind, ())
+            if kind != "achievement" or d.body.get("code") in codes
         )
         parts.append(f"{self.digest}:window:{self._window}")
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
     def evaluate(
-        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: Sequence[Stored], at: datetime
+        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: DocumentsByType, at: datetime
     ) -> DesignationsPart:
         """Score every designation, raise the alerts for the change (stored before the
         evaluation that raised them: the outbox), and answer what the evaluation stores.
@@ -309,17 +307,15 @@ class DesignationService:
             self._catalog, self.snapshot(partner_id, people, achievements, documents, on), on, alert_window_days=self._window
         )
         view = {**result.to_api(), "evaluatedAt": iso(at)}
-        if self._record_alerts is not None:
-            alerts = pcs.designation_alerts(partner_id=partner_id, previous=stored, current=view, raised_at=at)
-            if alerts:
-                self._record_alerts(alerts, view["evaluatedAt"])
-        return DesignationsPart(view, _history_doc(result.history), result.stable_until, fingerprint)
+        alerts = pcs.designation_alerts(partner_id=partner_id, previous=stored, current=view, raised_at=at)
+        return DesignationsPart(view, _history_doc(result.history), result.stable_until, fingerprint, alerts=alerts)
 
-    def store(self, partner_id: str, part: DesignationsPart) -> None:
-        """Keep a re-computed result (a reused one is already stored)."""
+    @staticmethod
+    def document(part: DesignationsPart) -> Document | None:
+        """What to store of a re-computed result (a reused one is stored already)."""
         if part.reused:
-            return
-        doc = {
+            return None
+        return {
             "id": DESIGNATION_RESULT_ID,
             "type": DESIGNATION_RESULT_TYPE,
             "schemaVersion": 1,
@@ -328,7 +324,6 @@ class DesignationService:
             "fingerprint": part.fingerprint,
             "stableUntil": part.stable_until.isoformat(),
         }
-        self._store.upsert(partner_pk(partner_id), doc)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -420,14 +415,14 @@ class DesignationService:
                 errors.append({"pointer": f"#/facts/{i}/association", "detail": f"expected one of {', '.join(self._catalog.associations)}"})
         return errors
 
-    def _read(self, partner_id: str) -> tuple[list[Person], list[Achievement], list[Stored]]:
+    def _read(self, partner_id: str) -> tuple[list[Person], list[Achievement], dict[str, list[Stored]]]:
         """The partner's input as the nightly evaluation reads it: one single-partition query."""
         from shared.documents import EVALUATION_INPUT_TYPES
         from shared.services.evaluation import PartnerInputs
 
         documents = self._store.query(partner_pk(partner_id), types=list(EVALUATION_INPUT_TYPES))
         inputs = PartnerInputs.from_documents(partner_id, documents)
-        return inputs.people(), inputs.achievements, list(documents)
+        return inputs.people(), inputs.achievements, by_type(documents)
 
     # --- the simulator -------------------------------------------------------------------------
 
@@ -535,7 +530,7 @@ class DesignationService:
         snapshot = self.snapshot(partner_id, people, achievements, documents, on)
         result = pcs.evaluate_designations(self._catalog, snapshot, on, alert_window_days=self._window, project=False)
         found = next(d for d in result.designations if d.designation.designation_id == designation_id)
-        stored = next((d for d in documents if d.body.get("type") == DesignationMembershipDoc.doc_type), None)
+        stored = next(iter(documents.get(DesignationMembershipDoc.doc_type, ())), None)
         try:
             membership, outcome = pcs.enrol(snapshot.enrolment, designation_id, found.status, found.qualified_on, on)
         except pcs.EnrolmentRefused as refused:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from shared import telemetry
 from shared.documents import (
@@ -29,9 +29,10 @@ from shared.documents import (
 )
 from shared.domain import evaluation as engine
 from shared.domain import membership as membership_rules
+from shared.domain.alert_rules import Alert
 from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
-from shared.ports import DocumentStore, InvalidMessage, MessageQueue, Stored
+from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
 from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
 from shared.services.msa_association import count_linked
@@ -72,37 +73,34 @@ class PartnerInputs:
     latest: EvaluationDoc | None = None
 
     @classmethod
-    def from_documents(cls, partner_id: str, documents: Sequence[Stored]) -> PartnerInputs:
-        """Parse the one query's documents. Achievements and figures are the bulk: they go
-        straight into the engine's records (validated when the feeds wrote them), not
-        through a model per document."""
+    def from_documents(cls, partner_id: str, documents: Sequence[Stored] | DocumentsByType) -> PartnerInputs:
+        """Parse the one query's documents (or the same grouped by type). Achievements and
+        figures are the bulk: they go straight into the engine's records (validated when the
+        feeds wrote them), not through a model per document."""
+        groups = documents if isinstance(documents, Mapping) else by_type(documents)
         day = date.fromisoformat
         instant = datetime.fromisoformat
         inputs = cls(partner_id)
-        users, mirrors, achievements, metrics = inputs.users, inputs.mirrors, inputs.achievements, inputs.metrics
         achievement, metric = engine.Achievement, engine.MetricFigure
-        # One pass, the bulk types first (the order within each type is the query's).
-        for stored in documents:
-            b = stored.body
-            kind = b.get("type")
-            if kind == "achievement":
-                expires = b.get("expiresOn")
-                achievements.append(
-                    achievement(b["msaId"], b["kind"], b["code"], day(b["earnedOn"]), day(expires) if expires else None, b.get("title"))
-                )
-            elif kind == "metric":
-                metrics.append(metric(b["metric"], b["competencyId"], day(b["asOf"]), float(b["value"])))
-            elif kind == "user":
-                users.append(Employee(b["userId"], b["displayName"], b.get("status", "active")))
-            elif kind == "msaMirror":
-                at = b.get("linkedAt")
-                mirrors.append(Mirror(b["msaId"], b["userId"], b["state"], instant(at) if at else None, b.get("severedToPartnerId")))
-            elif kind == "override":
-                inputs.overrides.append(OverrideDoc.from_doc(b))
-            elif kind == "subscription":
-                inputs.subscription = SubscriptionDoc.from_doc(b)
-            elif kind == "evaluation":
-                inputs.latest = EvaluationDoc.from_doc(b)
+        inputs.achievements = [
+            achievement(b["msaId"], b["kind"], b["code"], day(b["earnedOn"]), day(e) if (e := b.get("expiresOn")) else None, b.get("title"))
+            for b in (d.body for d in groups.get("achievement", ()))
+        ]
+        inputs.metrics = [
+            metric(b["metric"], b["competencyId"], day(b["asOf"]), float(b["value"])) for b in (d.body for d in groups.get("metric", ()))
+        ]
+        inputs.users = [
+            Employee(b["userId"], b["displayName"], b.get("status", "active")) for b in (d.body for d in groups.get("user", ()))
+        ]
+        inputs.mirrors = [
+            Mirror(b["msaId"], b["userId"], b["state"], instant(at) if (at := b.get("linkedAt")) else None, b.get("severedToPartnerId"))
+            for b in (d.body for d in groups.get("msaMirror", ()))
+        ]
+        inputs.overrides = [OverrideDoc.from_doc(d.body) for d in groups.get("override", ())]
+        for d in groups.get("subscription", ()):
+            inputs.subscription = SubscriptionDoc.from_doc(d.body)
+        for d in groups.get("evaluation", ()):
+            inputs.latest = EvaluationDoc.from_doc(d.body)
         return inputs
 
     def subscription_rules(self) -> membership_rules.Subscription | None:
@@ -168,7 +166,14 @@ class Change(NamedTuple):
     reminders: list[membership_rules.Reminder]
 
 
-AlertHook = Callable[[Change], Sequence[Any]]
+class AlertOutbox(Protocol):
+    """The alerts of an evaluation: raised by the rules, stored with the evaluation."""
+
+    def rules(self, change: Change) -> list[Alert]: ...
+
+    def record(
+        self, alerts: Sequence[Alert], evaluated_at: str | None, *, together: Sequence[Document] = (), partition_key: str | None = None
+    ) -> list[str]: ...
 
 
 class EvaluationService:
@@ -180,7 +185,7 @@ class EvaluationService:
         *,
         alert_window_days: int,
         clock: Callable[[], datetime] = utc_now,
-        raise_alerts: AlertHook | None = None,
+        alerts: AlertOutbox | None = None,
         designations: DesignationService | None = None,
     ) -> None:
         self._designations = designations  # Solutions Partner designations, scored with the competencies
@@ -189,7 +194,7 @@ class EvaluationService:
         self._catalog = catalog
         self._window = alert_window_days
         self._clock = clock
-        self._raise_alerts = raise_alerts
+        self._alerts = alerts
 
     # --- nightly fan-out ---------------------------------------------------------------------
 
@@ -217,20 +222,14 @@ class EvaluationService:
 
     def evaluate_partner(self, partner_id: str, *, run_key: str | None = None, evaluated_at: datetime | None = None) -> dict[str, Any]:
         pk = partner_pk(partner_id)
-        documents = self._store.query(pk, types=list(EVALUATION_INPUT_TYPES))
-        latest = stamp = sub = None
-        inputs_seen: list[str] = []  # one pass: the fingerprint's parts and the three documents of note
-        for d in documents:
-            body = d.body
-            kind = body.get("type")
-            if kind == EvaluationDoc.doc_type:
-                latest = body
-            elif kind == EvaluationStampDoc.doc_type:
-                stamp = body
-            elif kind != DESIGNATION_RESULT_TYPE:  # the designations' own result is not an input
-                if kind == SubscriptionDoc.doc_type:
-                    sub = body
-                inputs_seen.append(f"{body.get('id')}:{d.etag}")
+        documents = by_type(self._store.query(pk, types=list(EVALUATION_INPUT_TYPES)))
+        latest = next((d.body for d in documents.get(EvaluationDoc.doc_type, ())), None)
+        stamp = next((d.body for d in documents.get(EvaluationStampDoc.doc_type, ())), None)
+        sub = next((d.body for d in documents.get(SubscriptionDoc.doc_type, ())), None)
+        # The fingerprint's parts: every input document's id and ETag (the evaluation's own
+        # documents and the designations' result are not inputs).
+        outputs = (EvaluationDoc.doc_type, EvaluationStampDoc.doc_type, DESIGNATION_RESULT_TYPE)
+        inputs_seen = [f"{d.body.get('id')}:{d.etag}" for kind, group in documents.items() if kind not in outputs for d in group]
         if run_key and latest is not None and stamp is not None and stamp.get("sourceMessageId") == run_key:
             return {**latest["evaluation"], "evaluatedAt": stamp["evaluatedAt"]}  # a redelivered message
         at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
@@ -257,14 +256,16 @@ class EvaluationService:
         # One rule for GET membership and the at-risk alert: membership.renewal_risks.
         risks = membership_rules.renewal_risks(subscription, evaluation, on, self._window)
         _count_level_changes(previous, evaluation)
-        if self._raise_alerts is not None:
-            # The outbox: alerts are stored before the evaluation that raised them, with
-            # stable ids, so a crash in between re-raises nothing twice.
+        alerts: list[Alert] = []
+        if self._alerts is not None:
             reminders = membership_rules.due_reminders(subscription, on)
-            self._raise_alerts(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
-        if self._designations is not None:  # the designations' score, alerts (outbox too) and history
+            alerts += self._alerts.rules(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
+        writes: list[Document] = []
+        if self._designations is not None:  # the designations' score, alerts and history
             designations = self._designations.evaluate(partner_id, inputs.people(), inputs.achievements, documents, at)
-            self._designations.store(partner_id, designations)
+            alerts += designations.alerts
+            if (designations_doc := self._designations.document(designations)) is not None:
+                writes.append(designations_doc)
             stable_until = min(stable_until, designations.stable_until)
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
@@ -272,20 +273,31 @@ class EvaluationService:
             history = EvaluationHistoryDoc(
                 id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1], current=summary[2]
             )
-            self._store.upsert(pk, history.to_doc())
-        stored = EvaluationDoc.document(
-            evaluation,
-            source_message_id=run_key,
-            fingerprint=fingerprint,
-            stable_until=stable_until.isoformat(),
-            renewal_risks=[r.to_api() for r in risks],
+            writes.append(history.to_doc())
+        writes.append(
+            EvaluationDoc.document(
+                evaluation,
+                source_message_id=run_key,
+                fingerprint=fingerprint,
+                stable_until=stable_until.isoformat(),
+                renewal_risks=[r.to_api() for r in risks],
+            )
         )
-        self._store.upsert(pk, stored)
-        self._stamp(pk, at, run_key)
+        writes.append(self._stamp_doc(at, run_key))
+        # The outbox: the alerts and the evaluation that raised them in one transaction, with
+        # stable ids; their dispatch is enqueued after it (a lost message is the sweep's).
+        if self._alerts is not None:
+            self._alerts.record(alerts, iso(at), together=writes, partition_key=pk)
+        else:
+            self._store.write_batch(pk, upserts=writes)
         return evaluation
 
     def _stamp(self, pk: str, at: datetime, run_key: str | None) -> None:
-        self._store.upsert(pk, EvaluationStampDoc(id=EvaluationStampDoc.DOC_ID, evaluated_at=iso(at), source_message_id=run_key).to_doc())
+        self._store.upsert(pk, self._stamp_doc(at, run_key))
+
+    @staticmethod
+    def _stamp_doc(at: datetime, run_key: str | None) -> Document:
+        return EvaluationStampDoc(id=EvaluationStampDoc.DOC_ID, evaluated_at=iso(at), source_message_id=run_key).to_doc()
 
     def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[dict[str, Any], date]:
         """The evaluation in the API shape, and the day before which it cannot change."""

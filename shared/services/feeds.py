@@ -14,8 +14,8 @@ the renewal.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
@@ -147,9 +147,10 @@ class PerformanceOut(ApiModel):
 
 
 class FeedService:
-    def __init__(self, store: DocumentStore, catalog: Catalog) -> None:
+    def __init__(self, store: DocumentStore, catalog: Catalog, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._store = store
         self._catalog = catalog
+        self._clock = clock
         self._competencies = frozenset(c.competency_id for c in catalog.competencies)
 
     def post_achievements(self, items: list[dict[str, Any]]) -> AchievementsOut:
@@ -183,7 +184,7 @@ class FeedService:
         by_msa: dict[str, list[AchievementIn]] = defaultdict(list)
         for achievement in unique.values():
             by_msa[achievement.msa_id].append(achievement)
-        now = utc_now()
+        now = self._clock()
         for msa_id in sorted(by_msa):
             docs = [
                 AchievementDoc(
@@ -225,7 +226,7 @@ class FeedService:
                     if m.competency_id in unknown
                 ],
             )
-        now = utc_now()
+        now = self._clock()
         for m in body.metrics:
             doc = MetricDoc(
                 id=MetricDoc.doc_id(m.competency_id, m.metric, body.as_of),

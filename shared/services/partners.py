@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -55,8 +56,9 @@ def validate_partner_id(partner_id: str) -> str:
 
 
 class PartnerService:
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._store = store
+        self._clock = clock
 
     def document(self, partner_id: str) -> dict[str, Any] | None:
         stored = self._store.read(partner_pk(partner_id), partner_id)
@@ -80,7 +82,7 @@ class PartnerService:
 
     def register(self, partner_id: str, body: PartnerIn) -> tuple[Partner, bool]:
         """Create or update; returns (partner, created). Idempotent for the same body."""
-        now = utc_now()
+        now = self._clock()
         existing = self._store.read(partner_pk(partner_id), partner_id)
         self._claim_tenant(body.tenant_id, partner_id)
         previous = Partner.from_doc(existing.body) if existing else None

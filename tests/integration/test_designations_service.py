@@ -4,6 +4,7 @@ reuse of an unchanged partner, the simulator (stores nothing) and enrolment."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,20 @@ CERTS = ["AZ-104", "AZ-104", "AZ-700", "AZ-800", "AZ-800", "AZ-800", "AZ-305", "
 
 
 class World:
+    """The real services; the outbox keeps the designations' alerts (the competencies' rules
+    are not this file's subject)."""
+
+    def rules(self, change: Any) -> list[Any]:
+        return []
+
+    def record(
+        self, alerts: Sequence[Any], evaluated_at: str | None, *, together: Sequence[Any] = (), partition_key: str | None = None
+    ) -> list[str]:
+        self.alerts.extend(alerts)
+        if partition_key is not None:
+            self.store.write_batch(partition_key, upserts=together)
+        return [a.id for a in alerts]
+
     def __init__(self, tmp_path: Path) -> None:
         self.store = SqliteDocumentStore(tmp_path / "s.sqlite3")
         self.alerts: list[Any] = []
@@ -34,10 +49,14 @@ class World:
             load_designations(),
             alert_window_days=60,
             clock=lambda: self.now,
-            record_alerts=lambda alerts, at: self.alerts.extend(alerts),
         )
         self.evaluations = EvaluationService(
-            self.store, SqliteMessageQueue(tmp_path / "q.sqlite3"), load_catalog(), alert_window_days=60, designations=self.designations
+            self.store,
+            SqliteMessageQueue(tmp_path / "q.sqlite3"),
+            load_catalog(),
+            alert_window_days=60,
+            designations=self.designations,
+            alerts=self,
         )
         pk = partner_pk("p1")
         for n, code in enumerate(CERTS):

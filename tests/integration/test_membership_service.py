@@ -3,6 +3,7 @@ answers with, once per episode (embedded store, the real services)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,10 @@ import pytest
 from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.documents import AchievementDoc, MetricDoc, MsaMirrorDoc, UserDoc, partner_pk
-from shared.domain.alert_rules import TYPE_AT_RISK, raise_alerts
+from shared.domain.alert_rules import TYPE_AT_RISK, Alert, raise_alerts
 from shared.domain.catalog import load_catalog
 from shared.errors import Conflict
+from shared.ports import Document
 from shared.services.evaluation import Change, EvaluationService
 from shared.services.membership import MembershipIn, MembershipService
 
@@ -33,7 +35,7 @@ class World:
             CATALOG,
             alert_window_days=60,
             clock=lambda: self.now,
-            raise_alerts=self.hook,
+            alerts=self,
         )
         self.membership = MembershipService(
             self.store, window_days=60, evaluate=lambda p: self.evaluation.evaluate_partner(p), clock=lambda: self.now
@@ -66,8 +68,8 @@ class World:
         )
         self.store.upsert(pk, m.to_doc())
 
-    def hook(self, change: Change) -> list[str]:
-        alerts = raise_alerts(
+    def rules(self, change: Change) -> list[Alert]:
+        return raise_alerts(
             partner_id="p1",
             previous=change.previous,
             current=change.current,
@@ -78,8 +80,14 @@ class World:
             risks=change.risks,
             previous_risks=change.previous_risks,
         )
+
+    def record(
+        self, alerts: Sequence[Alert], evaluated_at: str | None, *, together: Sequence[Document] = (), partition_key: str | None = None
+    ) -> list[str]:
         self.alerts += [a for a in alerts if a.type == TYPE_AT_RISK]
-        return []
+        if partition_key is not None:
+            self.store.write_batch(partition_key, upserts=together)
+        return [a.id for a in alerts]
 
     def depart(self) -> None:
         self.store.upsert(partner_pk("p1"), self.user.model_copy(update={"status": "departed"}).to_doc())

@@ -119,6 +119,18 @@ def test_expiring_achievements_name_the_person_and_the_date() -> None:
     assert "expires on 2026-12-20" in alerts[0].title
 
 
+def test_an_expiring_achievement_is_announced_once_and_again_when_its_date_changes() -> None:
+    """The previous evaluation's expiring list was announced: the next night adds nothing, and
+    an achievement renewed to a new last day that is again within the window is new."""
+    item = {"competencyId": "cloud-platform", "level": "silver", "userId": "u3", "code": "70-533", "expiresOn": "2026-12-20"}
+    previous = evaluation("silver", ["u3"])
+    previous["competencies"][0]["expiring"] = [item]
+    assert run(previous, evaluation("silver", ["u3"]), {"cloud-platform": "silver"}, expiring=[item]) == []
+    moved = {**item, "expiresOn": "2027-01-10"}
+    alerts = run(previous, evaluation("silver", ["u3"]), {"cloud-platform": "silver"}, expiring=[moved])
+    assert [(a.type, a.expires_on) for a in alerts] == [(TYPE_EXPIRING, date(2027, 1, 10))]
+
+
 def test_a_retired_exam_is_accepted_until_not_expiring() -> None:
     item = {"competencyId": "cloud-platform", "level": "silver", "userId": "u3", "code": "70-534", "expiresOn": "2018-12-31"}
     item["acceptedUntil"] = "2018-12-31"
