@@ -14,7 +14,19 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions import add_users, alerts, associate_msa, designations, evaluate, platform
+from functions import (
+    add_users,
+    alerts,
+    associate_msa,
+    catalog,
+    designations,
+    evaluate,
+    feeds,
+    membership,
+    partners,
+    platform,
+    skills_report,
+)
 from shared.logs import install_redaction
 from shared.settings import check_deployment, get_settings
 from shared.telemetry import configure_telemetry
@@ -23,7 +35,19 @@ check_deployment(get_settings())  # fail fast: a bad or unsafe setting stops sta
 configure_telemetry(get_settings())  # before the redaction: its log handler gets the filter too
 install_redaction()
 
-BLUEPRINTS = (add_users.bp, associate_msa.bp, evaluate.bp, designations.bp, alerts.bp, platform.bp)
+BLUEPRINTS = (
+    partners.bp,
+    add_users.bp,
+    associate_msa.bp,
+    catalog.bp,
+    feeds.bp,
+    evaluate.bp,
+    membership.bp,
+    skills_report.bp,
+    designations.bp,
+    alerts.bp,
+    platform.bp,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint in BLUEPRINTS:

@@ -8,10 +8,20 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.documents import AchievementDoc, MetricDoc, MsaLinkDoc, MsaMirrorDoc, UserDoc, msa_pk, partner_pk, tenant_pk
+from shared.documents import (
+    AchievementDoc,
+    MetricDoc,
+    MsaLinkDoc,
+    MsaMirrorDoc,
+    Partner,
+    TenantIndex,
+    UserDoc,
+    msa_pk,
+    partner_pk,
+    tenant_pk,
+)
 from shared.domain.catalog import Catalog
 from shared.ports import DocumentStore
-from shared.services.partners import Partner, TenantIndex
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 2, tzinfo=UTC)

@@ -28,11 +28,11 @@ if TYPE_CHECKING:
     from shared.services.designations import DesignationService
     from shared.services.evaluation import EvaluationService
     from shared.services.feeds import FeedService
-    from shared.services.links import LinkService
     from shared.services.membership import MembershipService
-    from shared.services.msa_link import MsaLinkService
+    from shared.services.msa_association import LinkService
+    from shared.services.msa_sign_in_flow import MsaLinkService
+    from shared.services.overrides_and_skills_report import ProgramService
     from shared.services.partners import PartnerService
-    from shared.services.program import ProgramService
     from shared.services.users import UserService
 
 T = TypeVar("T")
@@ -303,6 +303,7 @@ def users_service(c: Container | None = None) -> UserService:
             c.store,
             c.queue,
             lambda: c.directory,  # built on the first call that needs Graph
+            links=link_service(c),
             max_rows=s.import_max_rows,
             inline_rows=s.import_inline_rows,
             log_ttl_hours=s.import_log_ttl_hours,
@@ -315,7 +316,7 @@ def users_service(c: Container | None = None) -> UserService:
 
 def link_service(c: Container | None = None) -> LinkService:
     def build(c: Container) -> LinkService:
-        from shared.services.links import LinkService
+        from shared.services.msa_association import LinkService
 
         return LinkService(c.store, clock=c.clock)
 
@@ -324,7 +325,7 @@ def link_service(c: Container | None = None) -> LinkService:
 
 def msa_link_service(c: Container | None = None) -> MsaLinkService:
     def build(c: Container) -> MsaLinkService:
-        from shared.services.msa_link import MsaLinkService
+        from shared.services.msa_sign_in_flow import MsaLinkService
 
         return MsaLinkService(
             c.store, lambda: c.msa_sign_in, link_service(c), flow_ttl_seconds=c.settings.msa_flow_ttl_seconds, clock=c.clock
@@ -406,7 +407,7 @@ def feed_service(c: Container | None = None) -> FeedService:
 
 def program_service(c: Container | None = None) -> ProgramService:
     def build(c: Container) -> ProgramService:
-        from shared.services.program import ProgramService
+        from shared.services.overrides_and_skills_report import ProgramService
 
         return ProgramService(c.store, lambda: c.service("catalog-api", lambda c: c.catalog.to_api()), clock=c.clock)
 

@@ -6,7 +6,7 @@ evaluation reads a single partition (``partner_pk``) and uniqueness rules are po
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -285,3 +285,126 @@ class EvaluationHistoryDoc(StoredModel):
     achieved: dict[str, str]  # competencyId → none | silver | gold
     at_risk: list[str]
     current: dict[str, dict[str, float]] = {}  # competencyId → "level/pathId/requirementId" → current
+
+
+# --- partners -------------------------------------------------------------------------------
+
+
+class Partner(StoredModel):
+    doc_type = "partner"
+    partner_id: str
+    display_name: str
+    tenant_id: str
+    primary_domain: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "partnerId": self.partner_id,
+            "displayName": self.display_name,
+            "tenantId": self.tenant_id,
+            "primaryDomain": self.primary_domain,
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+        }
+
+
+class TenantIndex(StoredModel):
+    doc_type = "tenantIndex"
+    tenant_id: str
+    partner_id: str
+
+
+# --- employee imports (shared.services.users) ------------------------------------------------
+
+
+class NameReservationDoc(StoredModel):
+    """A user name one row of one import plans to create (id ``upn:{upn}``), created only if
+    absent: two imports can never plan the same name."""
+
+    doc_type = "nameReservation"
+    upn: str
+    import_id: str
+    row: int
+    reserved_at: datetime
+
+    @staticmethod
+    def doc_id(upn: str) -> str:
+        return f"upn:{upn.lower()}"
+
+
+class ImportDoc(StoredModel):
+    """An import (id ``import:{importId}``); its rows live in ``chunks`` ``ImportRowsDoc``s so
+    that no document nears Cosmos DB's 2 MB item limit, whatever the number of rows. Stored
+    after its chunks: its existence means the plan is complete."""
+
+    doc_type = "import"
+    import_id: str
+    partner_id: str
+    state: Literal["running", "completed", "failed"]
+    request_digest: str
+    created_by: str
+    created_at: datetime
+    completed_at: datetime | None = None
+    enqueued_at: datetime | None = None  # when its background message was last sent
+    progress_at: datetime | None = None  # when a chunk was last saved
+    chunks: int
+    error: str | None = None  # why the import failed as a whole (state "failed")
+
+    @staticmethod
+    def doc_id(import_id: str) -> str:
+        return f"import:{import_id}"
+
+
+class ImportRowsDoc(StoredModel):
+    """Rows ``CHUNK * chunk + 1 ...`` (``shared.services.users.CHUNK``) of an import's plan and results, never a password
+    (id ``importrows:{importId}:{chunk}``). At most ``CHUNK`` rows of bounded fields."""
+
+    doc_type = "importRows"
+    import_id: str
+    chunk: int
+    rows: list[dict[str, Any]]  # {row, status, userPrincipalName?, userId?, error?, displayName, givenName?, surname?, email?}
+
+    @staticmethod
+    def doc_id(import_id: str, chunk: int) -> str:
+        return f"importrows:{import_id}:{chunk:05d}"
+
+
+class ImportLogDoc(StoredModel):
+    """The one-time log file of an import (id ``importlog:{importId}``): the only place a
+    temporary password is stored, erased on first download or expiry.
+
+    ``ttl`` (seconds, Cosmos DB's document time-to-live, counted from the last write) makes
+    Cosmos DB delete the document once it has expired, and an erased one as long after its
+    erasure, even if the hourly sweep does not run; the sweep stays for the embedded store."""
+
+    doc_type = "importLog"
+    import_id: str
+    passwords: dict[str, str]  # row → temporary password
+    expires_at: datetime
+    downloaded_at: datetime | None = None
+    erased: bool = False
+    ttl: int = -1
+
+    @staticmethod
+    def doc_id(import_id: str) -> str:
+        return f"importlog:{import_id}"
+
+
+# --- MSA sign-in (shared.services.msa_sign_in_flow) ------------------------------------------
+
+
+class SignInFlowDoc(StoredModel):
+    """A started sign-in (its PKCE verifier, nonce and state). ``ttl`` lets Cosmos DB delete
+    an abandoned one by itself a minute after it expired; the sweep timer is the backstop
+    (and the only cleaner of the embedded store)."""
+
+    doc_type = "signinFlow"
+    partner_id: str
+    tenant_id: str
+    user_id: str
+    flow: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    ttl: int = -1

@@ -93,12 +93,6 @@ class Gone(ProblemError):
     slug = "gone"
 
 
-class PreconditionFailed(ProblemError):
-    status = 412
-    title = "Precondition failed"
-    slug = "precondition-failed"
-
-
 class PayloadTooLarge(ProblemError):
     status = 413
     title = "Payload too large"

@@ -7,13 +7,22 @@ passwords and keys from messages and arguments before any handler sees them.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import uuid
 from typing import Any
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+
+MAX_PROVIDER_TEXT = 200  # characters of an outside provider's own text kept in a log line or message
+
+
+def provider_text(value: Any) -> str:
+    """An outside provider's text (an error code, a description) for a log line or a message:
+    one line, bounded, no markup."""
+    text = " ".join(str(value or "").split())
+    return "".join(ch for ch in text if ch not in "<>\"'`")[:MAX_PROVIDER_TEXT]
+
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
@@ -49,20 +58,6 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "logger": record.name,
-            "correlationId": getattr(record, "correlation_id", correlation_id.get()),
-            "message": record.getMessage(),
-        }
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry)
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:

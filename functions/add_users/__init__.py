@@ -1,58 +1,18 @@
-"""Partners and their employees: registration, adding users (single, bulk CSV), imports,
-the one-time log file, and removing a user who leaves."""
+"""Employees of a partner: adding users (single, bulk CSV), imports and their background
+continuation, the one-time log file, listing users, and removing a user who leaves."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
 from functions.http import Call, csv_attachment, endpoint, json_response
-from shared.auth import ROLE_OPERATOR, partner, program
+from shared.auth import partner
+from shared.queues import IMPORT_USERS
+from shared.schedules import IMPORT_LOG_SWEEP, STALLED_IMPORT_SWEEP
 
 bp = func.Blueprint()
 
 PARTNERS = "partners/{partnerId}"
-
-
-@endpoint(
-    bp,
-    PARTNERS,
-    "PUT",
-    name="put_partner",
-    rule=program(ROLE_OPERATOR),
-    summary="Register or update a partner",
-    tags=["partners"],
-    request="shared.services.partners:PartnerIn",
-    response="shared.services.partners:PartnerOut",
-    status=200,
-    responses={201: "Registered", 409: "The tenant belongs to another partner"},
-)
-def put_partner(call: Call) -> func.HttpResponse:
-    from shared.bootstrap import partner_service
-    from shared.services.partners import PartnerIn, validate_partner_id
-
-    partner_id = validate_partner_id(call.path("partnerId"))
-    saved, created = partner_service().register(partner_id, call.model(PartnerIn))
-    return json_response(
-        saved.to_api(),
-        201 if created else 200,
-        headers={"Location": f"/api/partners/{partner_id}"} if created else None,
-    )
-
-
-@endpoint(
-    bp,
-    PARTNERS,
-    "GET",
-    name="get_partner",
-    rule=partner(members=True, roles=(ROLE_OPERATOR,)),
-    summary="Read a partner",
-    tags=["partners"],
-    response="shared.services.partners:PartnerOut",
-)
-def get_partner(call: Call) -> func.HttpResponse:
-    from shared.services.partners import Partner
-
-    return json_response(Partner.from_doc(call.partner or {}).to_api())
 
 
 @endpoint(
@@ -63,9 +23,9 @@ def get_partner(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="Add users: one or many (JSON), or a CSV export; per-row results",
     tags=["users"],
-    request="shared.services.users:UsersIn",
+    request="shared.services.users_api:UsersIn",
     request_types=("application/json", "text/csv"),
-    response="shared.services.users:IMPORT_SCHEMA",
+    response="shared.services.users_api:IMPORT_SCHEMA",
     status=201,
     responses={
         202: "Accepted: a large import continues in the background",
@@ -99,7 +59,7 @@ def add_users(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="An import: progress (counts per status) and per-row results",
     tags=["users"],
-    response="shared.services.users:IMPORT_SCHEMA",
+    response="shared.services.users_api:IMPORT_SCHEMA",
 )
 def get_import(call: Call) -> func.HttpResponse:
     from shared.bootstrap import users_service
@@ -135,7 +95,7 @@ def get_import_log(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="The partner's users with their MSA link state",
     tags=["users"],
-    response="shared.services.users:USERS_SCHEMA",
+    response="shared.services.users_api:USERS_SCHEMA",
 )
 def list_users(call: Call) -> func.HttpResponse:
     from shared.bootstrap import users_service
@@ -165,18 +125,18 @@ def remove_user(call: Call) -> func.HttpResponse:
 
 
 @bp.function_name("import_users")
-@bp.queue_trigger(arg_name="msg", queue_name="import-users", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=IMPORT_USERS, connection="AzureWebJobsStorage")
 def import_users(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Large imports continue here; a redelivered message resumes the same plan."""
     from functions.messages import run_message
     from shared.bootstrap import partner_service, users_service
-    from shared.services.users import import_message
+    from shared.services.user_import_queue import import_message
 
-    run_message("import-users", msg, lambda body: import_message(body, partner_service(), users_service()), context)
+    run_message(IMPORT_USERS, msg, lambda body: import_message(body, partner_service(), users_service()), context)
 
 
 @bp.function_name("sweep_import_logs")
-@bp.timer_trigger(schedule="0 7 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+@bp.timer_trigger(schedule=IMPORT_LOG_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=True)
 def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Erase the passwords of log files past their expiry, downloaded or not."""
     from shared.bootstrap import users_service
@@ -187,7 +147,7 @@ def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) ->
 
 
 @bp.function_name("resume_imports")
-@bp.timer_trigger(schedule="30 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+@bp.timer_trigger(schedule=STALLED_IMPORT_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
 def resume_imports(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Running imports that made no progress for IMPORT_STALL_SECONDS continue again
     (their queue message was never sent, or was lost)."""

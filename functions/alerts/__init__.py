@@ -6,22 +6,24 @@ import azure.functions as func
 
 from functions.http import Call, endpoint, json_response
 from shared.auth import ROLE_OPERATOR, partner
+from shared.queues import DISPATCH_ALERTS
+from shared.schedules import ALERT_SWEEP
 
 bp = func.Blueprint()
 
 
 @bp.function_name("dispatch_alert")
-@bp.queue_trigger(arg_name="msg", queue_name="dispatch-alerts", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=DISPATCH_ALERTS, connection="AzureWebJobsStorage")
 def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
     from functions.messages import run_message
     from shared.bootstrap import alert_service
     from shared.services.alerts import dispatch_message
 
-    run_message("dispatch-alerts", msg, lambda body: dispatch_message(body, alert_service()), context)
+    run_message(DISPATCH_ALERTS, msg, lambda body: dispatch_message(body, alert_service()), context)
 
 
 @bp.function_name("sweep_alerts")
-@bp.timer_trigger(schedule="0 */5 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+@bp.timer_trigger(schedule=ALERT_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
 def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Pending alerts whose dispatch message was lost, and failed alerts due for their slow
     retry, are dispatched again."""

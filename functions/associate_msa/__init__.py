@@ -8,8 +8,15 @@ import azure.functions as func
 
 from functions.http import Call, endpoint, json_response, no_content
 from shared.auth import OWN_PARTNER, PUBLIC
+from shared.schedules import SIGNIN_FLOW_SWEEP
 
 bp = func.Blueprint()
+
+# Largest bodies of each request, in bytes: a login hint; a code and state; the provider's form post.
+START_BODY_BYTES = 4096
+COMPLETE_BODY_BYTES = 16384
+CALLBACK_FORM_BYTES = 65536
+CALLBACK_FORM_FIELDS = 20
 
 # The callback page shows only static text and the organisation's name (escaped).
 HTML_HEADERS = {
@@ -29,14 +36,14 @@ HTML_HEADERS = {
     rule=OWN_PARTNER,
     summary="Start linking the caller's personal Microsoft account",
     tags=["msa"],
-    request="shared.services.msa_link:LinkStartIn",
-    response="shared.services.msa_link:LinkStartOut",
+    request="shared.services.msa_sign_in_flow:LinkStartIn",
+    response="shared.services.msa_sign_in_flow:LinkStartOut",
 )
 def start_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
-    from shared.services.msa_link import LinkStartIn
+    from shared.services.msa_sign_in_flow import LinkStartIn
 
-    body = LinkStartIn() if not (call.req.get_body() or b"").strip() else call.model(LinkStartIn, limit=4096)
+    body = LinkStartIn() if not (call.req.get_body() or b"").strip() else call.model(LinkStartIn, limit=START_BODY_BYTES)
     assert call.partner is not None and call.caller is not None
     return json_response(msa_link_service().start(call.partner, call.caller, body).model_dump(by_alias=True))
 
@@ -49,7 +56,7 @@ def start_msa_link(call: Call) -> func.HttpResponse:
     rule=OWN_PARTNER,
     summary="The caller's MSA link",
     tags=["msa"],
-    response="shared.services.msa_link:LinkOut",
+    response="shared.services.msa_sign_in_flow:LinkOut",
 )
 def get_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
@@ -151,7 +158,7 @@ def _page(status: int, title: str, text: str, *, code: str | None = None, state:
     rule=PUBLIC,
     summary="The MSA sign-in's redirect URI: never links; hands back the code and state to complete with",
     tags=["msa"],
-    response="shared.services.msa_link:CallbackOut",
+    response="shared.services.msa_sign_in_flow:CallbackOut",
     query={"code": "authorization code", "state": "the sign-in's state", "error": "error from the identity provider"},
     responses={400: "Unknown, expired or used state, or a sign-in error"},
 )
@@ -167,9 +174,9 @@ def msa_callback(call: Call) -> func.HttpResponse:
     rule=PUBLIC,
     summary="The redirect URI for response_mode=form_post (never links)",
     tags=["msa"],
-    request="shared.services.msa_link:LinkCompleteIn",
+    request="shared.services.msa_sign_in_flow:LinkCompleteIn",
     request_types=["application/x-www-form-urlencoded"],
-    response="shared.services.msa_link:CallbackOut",
+    response="shared.services.msa_sign_in_flow:CallbackOut",
     responses={400: "Unknown, expired or used state, or a sign-in error"},
 )
 def msa_callback_form_post(call: Call) -> func.HttpResponse:
@@ -180,7 +187,8 @@ def msa_callback_form_post(call: Call) -> func.HttpResponse:
     if call.content_type() != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("The form-post callback takes application/x-www-form-urlencoded.")
     try:
-        form = dict(parse_qsl(call.body_bytes(limit=65536).decode("utf-8"), keep_blank_values=True, max_num_fields=20))
+        text = call.body_bytes(limit=CALLBACK_FORM_BYTES).decode("utf-8")
+        form = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=CALLBACK_FORM_FIELDS))
     except (UnicodeDecodeError, ValueError):
         from shared.errors import BadRequest
 
@@ -196,21 +204,21 @@ def msa_callback_form_post(call: Call) -> func.HttpResponse:
     rule=OWN_PARTNER,
     summary="Complete the caller's own MSA sign-in: link the MSA, sever any previous organisation",
     tags=["msa"],
-    request="shared.services.msa_link:LinkCompleteIn",
-    response="shared.services.msa_link:LinkOut",
+    request="shared.services.msa_sign_in_flow:LinkCompleteIn",
+    response="shared.services.msa_sign_in_flow:LinkOut",
     responses={400: "A sign-in started by another account, an unknown, used or expired state, or a refused code"},
 )
 def complete_msa_link(call: Call) -> func.HttpResponse:
     from shared.bootstrap import msa_link_service
-    from shared.services.msa_link import LinkCompleteIn
+    from shared.services.msa_sign_in_flow import LinkCompleteIn
 
     assert call.partner is not None and call.caller is not None
-    link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=16384))
+    link = msa_link_service().complete(call.partner, call.caller, call.model(LinkCompleteIn, limit=COMPLETE_BODY_BYTES))
     return json_response(link.model_dump(by_alias=True, mode="json", exclude_none=True))
 
 
 @bp.function_name("sweep_signin_flows")
-@bp.timer_trigger(schedule="0 */10 * * * *", arg_name="timer", run_on_startup=False, use_monitor=False)
+@bp.timer_trigger(schedule=SIGNIN_FLOW_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
 def sweep_signin_flows(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
     """Delete sign-ins started but never finished: their PKCE verifier must not linger."""
     from shared.bootstrap import msa_link_service

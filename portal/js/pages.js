@@ -132,7 +132,7 @@ async function competencies(body, ctx) {
     evaluation = await call('GET', `${p(ctx)}/competencies`);
   } catch (error) {
     if (error instanceof Problem && error.status === 404) {
-      body.append(problemBox(error), el('p', { text: 'Competencies show after the first evaluation (nightly at 02:00 UTC).' }));
+      body.append(problemBox(error), el('p', { text: 'Competencies show after the first evaluation, which runs every night.' }));
       return;
     }
     throw error;

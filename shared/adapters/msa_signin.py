@@ -19,7 +19,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.logs import correlation_id
+from shared.logs import correlation_id, provider_text
 from shared.ports import Identity, SignInError, SignInUnavailableError
 
 log = logging.getLogger("competency.msa")
@@ -27,14 +27,7 @@ log = logging.getLogger("competency.msa")
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 CLOCK_SKEW_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 15
-_MAX_PROVIDER_TEXT = 200
 _FOREIGN_RESPONSE = "The sign-in response does not belong to this sign-in. Start linking again."
-
-
-def _clean(value: Any) -> str:
-    """Provider text for a message: one line, bounded, no markup."""
-    text = " ".join(str(value or "").split())
-    return "".join(ch for ch in text if ch not in "<>\"'`")[:_MAX_PROVIDER_TEXT]
 
 
 def _http_client(verify: bool | str) -> Any:
@@ -156,8 +149,8 @@ class MsalSignIn:
     @staticmethod
     def _provider_error(result: dict[str, Any]) -> SignInError:
         """A generic message; the provider's own text is logged with the correlation id only."""
-        code = _clean(result.get("error")) or "unknown_error"
-        log.warning("MSA token request refused: %s: %s", code, _clean(result.get("error_description")))
+        code = provider_text(result.get("error")) or "unknown_error"
+        log.warning("MSA token request refused: %s: %s", code, provider_text(result.get("error_description")))
         return SignInError.refused(code, correlation_id.get())
 
     def _issuers(self, tenant: str) -> set[str]:

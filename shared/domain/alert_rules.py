@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from shared.domain.catalog import LEVEL_RANK
+from shared.domain.catalog import LEVEL_RANK, PERFORMANCE_KINDS
 from shared.domain.evaluation import achieved_levels
 from shared.domain.membership import Reminder, RenewalRisk
 
@@ -81,7 +81,7 @@ def _shortfalls(competency: Mapping[str, Any] | None, level: str) -> list[str]:
             continue
         for path in lv.get("paths", []):
             for r in path.get("requirements", []):
-                if not r.get("met") and r.get("kind") in ("revenueUsd", "activeUsage", "deployedSeats", "newCustomers"):
+                if not r.get("met") and r.get("kind") in PERFORMANCE_KINDS:
                     words.append(f"{r.get('description') or r['kind']}: {r.get('current')} of {r.get('required')}")
     return sorted(set(words))
 
@@ -126,7 +126,7 @@ def _lapse_of(
             continue
         for path in lv.get("paths", []):
             for r in path.get("requirements", []):
-                if r.get("kind") in ("revenueUsd", "activeUsage", "deployedSeats", "newCustomers") and r.get("expiresOn"):
+                if r.get("kind") in PERFORMANCE_KINDS and r.get("expiresOn"):
                     return (
                         "performanceLeavingPeriod",
                         f"{r.get('description') or r['kind']} falls below {r.get('required')} after {r['expiresOn']}",

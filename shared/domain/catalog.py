@@ -12,20 +12,21 @@ import re
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
-SKILL_KINDS = ("certifiedIndividuals", "assessedIndividuals", "qualifiedIndividuals")
-PERFORMANCE_KINDS = ("revenueUsd", "activeUsage", "deployedSeats", "newCustomers")
+# The kinds of requirement, each listed once: the types, and the tuples the rules iterate.
+SkillKind = Literal["certifiedIndividuals", "assessedIndividuals", "qualifiedIndividuals"]
+PerformanceKind = Literal["revenueUsd", "activeUsage", "deployedSeats", "newCustomers"]  # what the feeds report
+RequirementKind = Literal[SkillKind, PerformanceKind]
+SKILL_KINDS: tuple[SkillKind, ...] = get_args(SkillKind)
+PERFORMANCE_KINDS: tuple[PerformanceKind, ...] = get_args(PerformanceKind)
 LEVELS = ("silver", "gold")
 LEVEL_RANK = {"none": 0, "silver": 1, "gold": 2}
 Level = Literal["silver", "gold"]
-RequirementKind = Literal[
-    "certifiedIndividuals", "assessedIndividuals", "qualifiedIndividuals", "revenueUsd", "activeUsage", "deployedSeats", "newCustomers"
-]
 _ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _PERIOD = re.compile(r"P(\d{1,3})M")
 
@@ -96,7 +97,7 @@ class Requirement(_Model):
         return tuple(sorted(self.codes))
 
     def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"requirementId": self.requirement_id, "kind": self.kind, "required": _number(self.required)}
+        out: dict[str, Any] = {"requirementId": self.requirement_id, "kind": self.kind, "required": plain_number(self.required)}
         if self.all_of:
             out["allOf"] = list(self.all_of)
         if self.any_of:
@@ -209,8 +210,9 @@ class Catalog(_Model):
         }
 
 
-def _number(value: float) -> float | int:
-    return int(value) if value == int(value) else value
+def plain_number(value: float) -> float | int:
+    """A figure as the API shows it: a whole number without ".0", anything else to two decimals."""
+    return int(value) if float(value).is_integer() else round(value, 2)
 
 
 def _read(path: Path) -> Any:

@@ -39,6 +39,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.domain.alert_rules import Alert, alert_id
 from shared.domain.catalog import SHIPPED_CATALOG, CatalogError, Exam, _fields, _read
+from shared.domain.catalog import plain_number as _number
 from shared.domain.evaluation import Achievement, Person, first_day_lapsed
 from shared.domain.membership import RENEWAL_WINDOW, YEAR
 
@@ -1177,10 +1178,6 @@ def designation_alerts(*, partner_id: str, previous: Mapping[str, Any] | None, c
     for alert in alerts:
         unique.setdefault(alert.id, alert)
     return list(unique.values())
-
-
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 2)
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from shared.domain.catalog import LEVEL_RANK, LEVELS, PERFORMANCE_KINDS, SKILL_KINDS, Catalog, Competency, Requirement
+from shared.domain.catalog import plain_number as _number
 
 AchievementKind = Literal["certification", "exam", "assessment"]
 LevelName = Literal["silver", "gold"]
@@ -230,10 +231,6 @@ def achieved_levels(evaluation: Mapping[str, Any] | None) -> dict[str, str]:
     if not evaluation:
         return {}
     return {c["competencyId"]: c.get("achievedLevel", "none") for c in evaluation.get("competencies", [])}
-
-
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 2)
 
 
 # --- the engine -------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from shared.errors import NotFound
 from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
 from shared.services.designations import DesignationService
-from shared.services.links import count_linked
+from shared.services.msa_association import count_linked
 
 log = logging.getLogger("competency.evaluation")
 

@@ -21,15 +21,16 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from shared.documents import AchievementDoc, ApiModel, MetricDoc, MsaLinkDoc, msa_pk, partner_pk, utc_now
-from shared.domain.catalog import Catalog
+from shared.domain.catalog import Catalog, PerformanceKind
 from shared.ports import ConflictError, DocumentStore, NotFoundError, PreconditionFailedError
 
 MAX_ACHIEVEMENTS_PER_BATCH = 1000
 MAX_METRICS_PER_PUT = 500
+MAX_ACHIEVEMENTS_BODY_BYTES = 2_000_000  # a full batch of achievements with long titles
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .:+&/_-]{0,63}$"
 MSA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
-Metric = Literal["revenueUsd", "activeUsage", "deployedSeats", "newCustomers"]
+Metric = PerformanceKind
 
 
 class AchievementIn(ApiModel):

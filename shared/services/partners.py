@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from shared.documents import ApiModel, StoredModel, iso, partner_pk, tenant_pk, utc_now
+from shared.documents import ApiModel, Partner, TenantIndex, partner_pk, tenant_pk, utc_now
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ports import ConflictError, DocumentStore, NotFoundError
 
@@ -53,32 +53,6 @@ def validate_partner_id(partner_id: str) -> str:
             errors=[{"pointer": "#/partnerId", "detail": "invalid partner id"}],
         )
     return partner_id
-
-
-class Partner(StoredModel):
-    doc_type = "partner"
-    partner_id: str
-    display_name: str
-    tenant_id: str
-    primary_domain: str | None = None
-    created_at: datetime
-    updated_at: datetime
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "partnerId": self.partner_id,
-            "displayName": self.display_name,
-            "tenantId": self.tenant_id,
-            "primaryDomain": self.primary_domain,
-            "createdAt": iso(self.created_at),
-            "updatedAt": iso(self.updated_at),
-        }
-
-
-class TenantIndex(StoredModel):
-    doc_type = "tenantIndex"
-    tenant_id: str
-    partner_id: str
 
 
 class PartnerService:

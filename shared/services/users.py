@@ -20,10 +20,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
-
 from shared import telemetry
-from shared.documents import ApiModel, MsaMirrorDoc, StoredModel, UserDoc, iso, partner_pk, utc_now
+from shared.documents import (
+    ImportDoc,
+    ImportLogDoc,
+    ImportRowsDoc,
+    MsaMirrorDoc,
+    NameReservationDoc,
+    UserDoc,
+    iso,
+    partner_pk,
+    utc_now,
+)
 from shared.domain import provisioning as rules
 from shared.errors import (
     BadRequest,
@@ -43,7 +51,6 @@ from shared.ports import (
     DirectoryError,
     DirectoryPermissionError,
     DocumentStore,
-    InvalidMessage,
     MessageQueue,
     NewDirectoryUser,
     NotFoundError,
@@ -53,7 +60,8 @@ from shared.ports import (
     StoreError,
 )
 from shared.queues import IMPORT_USERS
-from shared.services.partners import PartnerService
+from shared.services.msa_association import LinkService, count_linked
+from shared.services.users_api import RemovedOut, import_view
 
 log = logging.getLogger("competency.users")
 CHUNK = 200  # rows per chunk document, directory round and progress update
@@ -63,141 +71,14 @@ PLANNING_TIMEOUT = timedelta(seconds=60)  # a plan older than this without its i
 ABANDONED_RESERVATION = timedelta(hours=1)
 RESERVATION_ROUNDS = 20
 MAX_RENAMES = 3  # a planned name taken in the directory meanwhile: pick another, this often
+EMAILS_PER_QUERY = 500  # candidates named in one query of known users
 
 LOG_GONE = "The log file was already downloaded or has expired; the passwords are no longer available."
-
-
-class UsersIn(ApiModel):
-    """The JSON body (for the OpenAPI document; rows are validated one by one)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {"users": [{"displayName": "Ada Lovelace", "givenName": "Ada", "surname": "Lovelace", "email": "ada@contoso.com"}]}
-        }
-    )
-
-    users: list[rules.UserRow] = Field(min_length=1)
-
-
-class RemovedOut(ApiModel):
-    """What removing an employee did: always departed; the directory account deleted only
-    when the suite created it."""
-
-    user_id: str
-    status: Literal["departed"]
-    directory_account: Literal["deleted", "kept"]
-
-
-class NameReservationDoc(StoredModel):
-    """A user name one row of one import plans to create (id ``upn:{upn}``), created only if
-    absent: two imports can never plan the same name."""
-
-    doc_type = "nameReservation"
-    upn: str
-    import_id: str
-    row: int
-    reserved_at: datetime
-
-    @staticmethod
-    def doc_id(upn: str) -> str:
-        return f"upn:{upn.lower()}"
 
 
 def creation_marker(import_id: str, row: int) -> str:
     """What a plan writes on each account it creates, to know the account as its own."""
     return f"competency-suite:{import_id}:{row}"
-
-
-class ImportDoc(StoredModel):
-    """An import (id ``import:{importId}``); its rows live in ``chunks`` ``ImportRowsDoc``s so
-    that no document nears Cosmos DB's 2 MB item limit, whatever the number of rows. Stored
-    after its chunks: its existence means the plan is complete."""
-
-    doc_type = "import"
-    import_id: str
-    partner_id: str
-    state: Literal["running", "completed", "failed"]
-    request_digest: str
-    created_by: str
-    created_at: datetime
-    completed_at: datetime | None = None
-    enqueued_at: datetime | None = None  # when its background message was last sent
-    progress_at: datetime | None = None  # when a chunk was last saved
-    chunks: int
-    error: str | None = None  # why the import failed as a whole (state "failed")
-
-    @staticmethod
-    def doc_id(import_id: str) -> str:
-        return f"import:{import_id}"
-
-
-class ImportRowsDoc(StoredModel):
-    """Rows ``CHUNK * chunk + 1 ...`` of an import's plan and results, never a password
-    (id ``importrows:{importId}:{chunk}``). At most ``CHUNK`` rows of bounded fields."""
-
-    doc_type = "importRows"
-    import_id: str
-    chunk: int
-    rows: list[dict[str, Any]]  # {row, status, userPrincipalName?, userId?, error?, displayName, givenName?, surname?, email?}
-
-    @staticmethod
-    def doc_id(import_id: str, chunk: int) -> str:
-        return f"importrows:{import_id}:{chunk:05d}"
-
-
-class ImportLogDoc(StoredModel):
-    """The one-time log file of an import (id ``importlog:{importId}``): the only place a
-    temporary password is stored, erased on first download or expiry.
-
-    ``ttl`` (seconds, Cosmos DB's document time-to-live, counted from the last write) makes
-    Cosmos DB delete the document once it has expired, and an erased one as long after its
-    erasure, even if the hourly sweep does not run; the sweep stays for the embedded store."""
-
-    doc_type = "importLog"
-    import_id: str
-    passwords: dict[str, str]  # row → temporary password
-    expires_at: datetime
-    downloaded_at: datetime | None = None
-    erased: bool = False
-    ttl: int = -1
-
-    @staticmethod
-    def doc_id(import_id: str) -> str:
-        return f"importlog:{import_id}"
-
-
-def _counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    counts = {"pending": 0, "created": 0, "exists": 0, "failed": 0}
-    for row in rows:
-        counts[row["status"]] += 1
-    return counts
-
-
-def import_view(doc: ImportDoc, rows: Sequence[Mapping[str, Any]], *, log_available: bool = True, accepted: bool = False) -> dict[str, Any]:
-    """The import in the API shape. ``accepted`` (the 202 answer of a large import): the
-    counts carry the pending rows, not one result each. The log link only while the log
-    file still holds the passwords."""
-    results = []
-    for r in rows:
-        if accepted and r["status"] == "pending":
-            continue
-        item = {"row": r["row"], "status": r["status"]}
-        for key in ("userPrincipalName", "userId", "error"):
-            if r.get(key):
-                item[key] = r[key]
-        results.append(item)
-    return {
-        "importId": doc.import_id,
-        "partnerId": doc.partner_id,
-        "state": doc.state,
-        "createdAt": iso(doc.created_at),
-        "completedAt": iso(doc.completed_at) if doc.completed_at else None,
-        "counts": _counts(rows),
-        "results": results,
-        "logState": "available" if log_available else "gone",
-        **({"log": f"/api/partners/{doc.partner_id}/imports/{doc.import_id}/log"} if log_available else {}),
-        **({"error": doc.error} if doc.state == "failed" and doc.error else {}),
-    }
 
 
 class UserService:
@@ -207,6 +88,7 @@ class UserService:
         queue: MessageQueue,
         directory: Callable[[], Directory],
         *,
+        links: LinkService,
         max_rows: int,
         inline_rows: int,
         log_ttl_hours: int,
@@ -216,6 +98,7 @@ class UserService:
         self._store = store
         self._queue = queue
         self._directory = directory
+        self._links = links
         self._max_rows = max_rows
         self._inline_rows = inline_rows
         self._log_ttl = timedelta(hours=log_ttl_hours)
@@ -509,8 +392,8 @@ class UserService:
         """The partner's active users with one of these emails: only the candidates are read."""
         known: dict[str, UserDoc] = {}
         candidates = sorted(set(emails))
-        for start in range(0, len(candidates), 500):
-            where = {"email": OneOf(tuple(candidates[start : start + 500]))}
+        for start in range(0, len(candidates), EMAILS_PER_QUERY):
+            where = {"email": OneOf(tuple(candidates[start : start + EMAILS_PER_QUERY]))}
             for stored in self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type], where=where):
                 user = UserDoc.from_doc(stored.body)
                 if user.email and user.status == "active":
@@ -748,8 +631,6 @@ class UserService:
         return count
 
     def list_users(self, partner_id: str) -> dict[str, Any]:
-        from shared.services.links import count_linked
-
         documents = self._store.query(partner_pk(partner_id), types=[UserDoc.doc_type, MsaMirrorDoc.doc_type])
         users = [UserDoc.from_doc(d.body) for d in documents if d.body["type"] == UserDoc.doc_type]
         mirrors = [MsaMirrorDoc.from_doc(d.body) for d in documents if d.body["type"] == MsaMirrorDoc.doc_type]
@@ -777,8 +658,6 @@ class UserService:
         Only an account the suite created (through an import) is deleted from the directory;
         anyone else (a colleague who signed in to link an MSA) keeps their directory account.
         """
-        from shared.services.links import LinkService
-
         partner_id = str(partner["partnerId"])
         pk = partner_pk(partner_id)
         stored = self._store.read(pk, UserDoc.doc_id(user_id)) if _valid_id(user_id) else None
@@ -793,7 +672,7 @@ class UserService:
             user.status = "departed"
             user.departed_at = self._clock()
             self._store.upsert(pk, user.to_doc())
-        LinkService(self._store).unlink_user(partner_id, user_id)
+        self._links.unlink_user(partner_id, user_id)
         return RemovedOut(user_id=user_id, status="departed", directory_account="deleted" if created_here else "kept")
 
 
@@ -842,75 +721,3 @@ def _bounded(row: dict[str, Any]) -> dict[str, Any]:
 
 def _valid_id(value: str) -> bool:
     return re.fullmatch(r"[A-Za-z0-9._-]{1,128}", value) is not None
-
-
-def import_message(body: Any, partners: PartnerService, users: UserService) -> None:
-    """The background continuation of a large import (queue trigger)."""
-    if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("importId"), str):
-        raise InvalidMessage("an import message names a partnerId and an importId")
-    partner = partners.document(body["partnerId"])
-    if partner is None:
-        log.warning("partner %s no longer exists; import %s dropped", body["partnerId"], body["importId"])
-        return
-    users.run_import(partner, body["importId"])
-
-
-IMPORT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["importId", "partnerId", "state", "counts", "results"],
-    "properties": {
-        "importId": {"type": "string"},
-        "partnerId": {"type": "string"},
-        "state": {"type": "string", "enum": ["running", "completed", "failed"]},
-        "error": {"type": "string", "description": "Why the import failed as a whole (state failed)."},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "completedAt": {"type": ["string", "null"], "format": "date-time"},
-        "counts": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["pending", "created", "exists", "failed"],
-            "properties": {k: {"type": "integer", "minimum": 0} for k in ("pending", "created", "exists", "failed")},
-        },
-        "log": {"type": "string", "description": "The one-time log file; absent once it is gone (downloaded, erased or expired)"},
-        "logState": {"type": "string", "enum": ["available", "gone"]},
-        "results": {
-            "type": "array",
-            "description": "Per row; the 202 answer of a large import lists only rows already done (counts.pending has the rest)",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["row", "status"],
-                "properties": {
-                    "row": {"type": "integer"},
-                    "status": {"type": "string", "enum": ["pending", "created", "exists", "failed"]},
-                    "userPrincipalName": {"type": "string"},
-                    "userId": {"type": "string"},
-                    "error": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
-USERS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["users"],
-    "properties": {
-        "users": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["userId", "userPrincipalName", "displayName", "status", "msaLinked"],
-                "properties": {
-                    "userId": {"type": "string"},
-                    "userPrincipalName": {"type": "string"},
-                    "displayName": {"type": "string"},
-                    "email": {"type": ["string", "null"]},
-                    "status": {"type": "string", "enum": ["active", "departed"]},
-                    "msaLinked": {"type": "boolean"},
-                    "msaLinkedAt": {"type": ["string", "null"], "format": "date-time"},
-                },
-            },
-        }
-    },
-}

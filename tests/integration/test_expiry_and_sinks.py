@@ -15,8 +15,8 @@ from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.documents import signin_pk
 from shared.ports import Identity, SignInError
 from shared.services.alerts import NO_SINK, AlertService
-from shared.services.links import LinkService
-from shared.services.msa_link import FLOW_ID, FLOW_TTL_GRACE_SECONDS, LinkStartIn, MsaLinkService
+from shared.services.msa_association import LinkService
+from shared.services.msa_sign_in_flow import FLOW_ID, FLOW_TTL_GRACE_SECONDS, LinkStartIn, MsaLinkService
 from tests.integration.test_alert_delivery import alerts
 
 

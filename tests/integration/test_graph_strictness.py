@@ -20,6 +20,7 @@ from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.errors import ProblemError
 from shared.ports import DirectoryPermissionError, NewDirectoryUser
+from shared.services.msa_association import LinkService
 from shared.services.users import UserService
 
 PASSWORD = "Str0ng!Passw0rd"
@@ -70,10 +71,12 @@ def graph() -> Iterator[Graph]:
 @pytest.fixture
 def service(tmp_path: Path, graph: Graph) -> Iterator[UserService]:
     directory = graph.directory()
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
     yield UserService(
-        SqliteDocumentStore(tmp_path / "s.sqlite3"),
+        store,
         SqliteMessageQueue(tmp_path / "q.sqlite3"),
         lambda: directory,
+        links=LinkService(store),
         max_rows=5000,
         inline_rows=5000,
         log_ttl_hours=24,
@@ -282,7 +285,13 @@ def test_an_import_on_cosmos_db_keeps_its_rows_in_chunk_documents(
     )
     directory = graph.directory()
     service = UserService(
-        store, SqliteMessageQueue(tmp_path / "q.sqlite3"), lambda: directory, max_rows=500, inline_rows=500, log_ttl_hours=24
+        store,
+        SqliteMessageQueue(tmp_path / "q.sqlite3"),
+        lambda: directory,
+        links=LinkService(store),
+        max_rows=500,
+        inline_rows=500,
+        log_ttl_hours=24,
     )
     partner = new_partner()
     rows = [{"displayName": f"Person {i}", "email": f"person{i}@x.com"} for i in range(ROWS)]

@@ -19,6 +19,7 @@ from shared.adapters.graph_directory import GraphDirectory
 from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.documents import partner_pk
+from shared.services.msa_association import LinkService
 from shared.services.users import UserService
 
 
@@ -41,7 +42,13 @@ def test_a_crash_after_the_directory_created_users_resumes_without_duplicates(tm
     store = SqliteDocumentStore(tmp_path / "s.sqlite3")
     directory = GraphDirectory(base, lambda tenant: f"devhost:{tenant}", sleep=lambda _s: None)
     service = UserService(
-        store, SqliteMessageQueue(tmp_path / "q.sqlite3"), lambda: directory, max_rows=100, inline_rows=50, log_ttl_hours=24
+        store,
+        SqliteMessageQueue(tmp_path / "q.sqlite3"),
+        lambda: directory,
+        links=LinkService(store),
+        max_rows=100,
+        inline_rows=50,
+        log_ttl_hours=24,
     )
     tenant = str(uuid.uuid4())
     partner: dict[str, Any] = {"partnerId": "p1", "tenantId": tenant}
@@ -78,7 +85,13 @@ def test_a_queued_import_never_claims_an_account_created_meanwhile(tmp_path: Pat
     store = SqliteDocumentStore(tmp_path / "s.sqlite3")
     directory = GraphDirectory(base, lambda tenant: f"devhost:{tenant}", sleep=lambda _s: None)
     service = UserService(
-        store, SqliteMessageQueue(tmp_path / "q.sqlite3"), lambda: directory, max_rows=100, inline_rows=2, log_ttl_hours=24
+        store,
+        SqliteMessageQueue(tmp_path / "q.sqlite3"),
+        lambda: directory,
+        links=LinkService(store),
+        max_rows=100,
+        inline_rows=2,
+        log_ttl_hours=24,
     )
     tenant = str(uuid.uuid4())
     partner: dict[str, Any] = {"partnerId": "p1", "tenantId": tenant}

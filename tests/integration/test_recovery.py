@@ -25,6 +25,7 @@ from shared.documents import UserDoc, partner_pk
 from shared.ports import InvalidMessage, QueueUnavailableError
 from shared.queues import DISPATCH_ALERTS, IMPORT_USERS
 from shared.services.alerts import AlertService
+from shared.services.msa_association import LinkService
 from shared.services.users import UserService
 from tests.integration.test_alert_delivery import alerts
 
@@ -50,7 +51,17 @@ def users_service(tmp_path: Path, graph_url: str, clock: Clock) -> tuple[UserSer
     store = SqliteDocumentStore(tmp_path / "s.sqlite3")
     queue = SqliteMessageQueue(tmp_path / "q.sqlite3")
     directory = GraphDirectory(graph_url, lambda tenant: f"devhost:{tenant}", sleep=lambda _s: None)
-    service = UserService(store, queue, lambda: directory, max_rows=100, inline_rows=3, log_ttl_hours=24, stall_seconds=300, clock=clock)
+    service = UserService(
+        store,
+        queue,
+        lambda: directory,
+        links=LinkService(store),
+        max_rows=100,
+        inline_rows=3,
+        log_ttl_hours=24,
+        stall_seconds=300,
+        clock=clock,
+    )
     return service, store, queue
 
 

@@ -21,6 +21,7 @@ from shared.domain.provisioning import UserRow
 from shared.errors import ProblemError, ServiceUnavailable
 from shared.ports import DirectoryDomain, DirectoryError, DirectoryResult, DirectoryUser, NewDirectoryUser
 from shared.services.feeds import AchievementIn
+from shared.services.msa_association import LinkService
 from shared.services.partners import PartnerIn, validate_partner_id
 from shared.services.users import UserService, _valid_id
 
@@ -83,10 +84,12 @@ class FailingDirectory:
 
 def service(tmp_path: Path) -> UserService:
     directory: Any = FailingDirectory()
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
     return UserService(
-        SqliteDocumentStore(tmp_path / "s.sqlite3"),
+        store,
         SqliteMessageQueue(tmp_path / "q.sqlite3"),
         lambda: directory,
+        links=LinkService(store),
         max_rows=10,
         inline_rows=10,
         log_ttl_hours=1,

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.functions.decorators.queue import QueueTrigger
 
+import function_app
 import shared.settings as settings_module
+from devhost.routing import indexed_functions
 from shared import queues
 from shared.auth import ROLE_ADMIN, ROLE_FEED, ROLE_OPERATOR
 from shared.settings import Settings, SettingsError, load_settings, setting_names
@@ -237,10 +240,10 @@ def bicep_string(text: str, name: str) -> str:
 def test_the_bicep_creates_every_queue_the_app_binds_or_writes() -> None:
     main = MAIN.read_text()
     declared = {v for k, v in vars(queues).items() if k.isupper() and isinstance(v, str)}
-    bound = set()
-    for path in (ROOT / "functions").rglob("*.py"):
-        bound |= set(re.findall(r'queue_name="([^"%]+)"', path.read_text()))
-    assert bound <= declared, "a trigger binds a queue shared/queues.py does not name"
+    bound = {f.get_trigger().queue_name for f in indexed_functions(function_app.app) if isinstance(f.get_trigger(), QueueTrigger)}
+    assert bound and bound <= declared, "a trigger binds a queue shared/queues.py does not name"
+    for path in (ROOT / "functions").rglob("*.py"):  # by its name there, never a second spelling
+        assert not re.search(r'queue_name="', path.read_text()), f"{path}: a queue name written out instead of shared.queues"
     assert set(bicep_array(main, "suiteQueues")) == declared
     # The poison companions come from the same list (storage.bicep), so do the alert queue's.
     assert "'${queueName}-poison'" in (INFRA / "modules" / "storage.bicep").read_text()

@@ -14,7 +14,7 @@ import pytest
 
 from shared import bootstrap
 from shared.auth import Caller
-from shared.services.msa_link import LinkCompleteIn, LinkOut, LinkStartIn
+from shared.services.msa_sign_in_flow import LinkCompleteIn, LinkOut, LinkStartIn
 from shared.services.partners import PartnerIn
 from shared.settings import Settings
 from tests.fakes import FakeDirectory, FakeSignIn, FixedClock, RecordingSink

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from shared.documents import MsaMirrorDoc, partner_pk
 from shared.errors import Conflict
-from shared.services.links import MAX_ORGANISATION_CHANGES_PER_YEAR, count_linked
+from shared.services.msa_association import MAX_ORGANISATION_CHANGES_PER_YEAR, count_linked
 from tests.fakes import msa_id_of
 from tests.unit.services.conftest import T0, Suite, skill
 

@@ -11,7 +11,7 @@ import pytest
 from shared.auth import Caller
 from shared.documents import UserDoc, partner_pk
 from shared.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
-from shared.services.msa_link import LinkCompleteIn, LinkOut, LinkStartIn
+from shared.services.msa_sign_in_flow import LinkCompleteIn, LinkOut, LinkStartIn
 from tests.fakes import msa_id_of
 from tests.unit.services.conftest import T0, Suite
 

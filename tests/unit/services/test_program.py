@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from shared import bootstrap
 from shared.documents import UserDoc, partner_pk
 from shared.errors import ValidationFailed
-from shared.services.program import OverrideIn
+from shared.services.overrides_and_skills_report import OverrideIn
 from shared.settings import Settings
 from tests.unit.services.conftest import T0, TODAY, Suite
 

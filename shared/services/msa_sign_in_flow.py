@@ -2,7 +2,8 @@
 
 The MSAL flow (PKCE verifier, nonce, state) is kept server-side in its own document keyed
 by ``state``, bound to the caller's tenant and user, single use (deleted under an ETag
-condition before the code is redeemed) and valid for ten minutes.
+condition before the code is redeemed) and valid for ``MSA_FLOW_TTL_SECONDS`` (ten minutes
+by default).
 
 The redirect URI never links: a sign-in link can be handed to someone else, and whoever
 signs in with it would otherwise have their MSA moved to the starter's organisation. The
@@ -21,9 +22,9 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from shared.auth import Caller
-from shared.documents import ApiModel, StoredModel, UserDoc, iso, partner_pk, signin_pk, utc_now
+from shared.documents import ApiModel, SignInFlowDoc, UserDoc, iso, partner_pk, signin_pk, utc_now
 from shared.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
-from shared.logs import correlation_id
+from shared.logs import correlation_id, provider_text
 from shared.ports import (
     DocumentStore,
     Identity,
@@ -34,7 +35,7 @@ from shared.ports import (
     SignInUnavailableError,
     Stored,
 )
-from shared.services.links import LinkService
+from shared.services.msa_association import LinkService
 
 FLOW_ID = "flow"
 FLOW_TTL_GRACE_SECONDS = 60
@@ -44,9 +45,12 @@ UNKNOWN_FLOW = "This sign-in is unknown, was already used, or has expired. Start
 log = logging.getLogger("competency.msa")
 
 
-def _clean(value: str) -> str:
-    """Provider text for a log line: one line, bounded."""
-    return " ".join(value.split())[:200]
+def _duration_text(seconds: int) -> str:
+    """``600`` → "10 minutes", ``60`` → "1 minute", ``90`` → "90 seconds"."""
+    minutes, rest = divmod(seconds, 60)
+    if rest or not minutes:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
 @contextlib.contextmanager
@@ -94,21 +98,6 @@ class LinkOut(ApiModel):
     user_id: str
     linked_at: datetime
     severed_partner_id: str | None = None
-
-
-class SignInFlowDoc(StoredModel):
-    """A started sign-in (its PKCE verifier, nonce and state). ``ttl`` lets Cosmos DB delete
-    an abandoned one by itself a minute after it expired; the sweep timer is the backstop
-    (and the only cleaner of the embedded store)."""
-
-    doc_type = "signinFlow"
-    partner_id: str
-    tenant_id: str
-    user_id: str
-    flow: dict[str, Any]
-    created_at: datetime
-    expires_at: datetime
-    ttl: int = -1
 
 
 class MsaLinkService:
@@ -175,7 +164,7 @@ class MsaLinkService:
             raise BadRequest(UNKNOWN_FLOW)
         flow = SignInFlowDoc.from_doc(stored.body)
         if flow.expires_at < self._clock():
-            raise BadRequest("This sign-in has expired (after 10 minutes). Start linking again from the portal.")
+            raise BadRequest(f"This sign-in has expired (after {_duration_text(self._ttl)}). Start linking again from the portal.")
         return pk, stored, flow
 
     def callback(self, params: Mapping[str, str]) -> CallbackOut:
@@ -186,7 +175,7 @@ class MsaLinkService:
         """
         self._flow(params.get("state") or "")
         if params.get("error"):
-            log.warning("MSA sign-in refused at the provider: %s", _clean(params.get("error") or ""))
+            log.warning("MSA sign-in refused at the provider: %s", provider_text(params.get("error")))
             raise BadRequest(str(SignInError.refused(params.get("error") or "", correlation_id.get())))
         code = params.get("code") or ""
         if not code or len(code) > MAX_CODE_LENGTH:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.documents import AchievementDoc, MsaLinkDoc, MsaMirrorDoc, msa_pk, partner_pk, utc_now
 from shared.errors import Conflict
-from shared.services.links import LinkService, count_linked
+from shared.services.msa_association import LinkService, count_linked
 
 POINTS = ["link-written", "previous-severed", "achievements-copied", "mirror-linked", "unlink-written"]
 

@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.documents import (
     AchievementDoc,
@@ -37,6 +37,7 @@ from shared.services.feeds import keep_newest
 LINK_ID = "link"
 _STATE_RANK = {"severed": 0, "linked": 1}
 MAX_ORGANISATION_CHANGES_PER_YEAR = 5
+MIRROR_WRITE_ATTEMPTS = 10  # concurrent writers of one mirror: re-read and compare epochs this often
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,6 @@ class LinkResult:
     user_id: str
     linked_at: datetime
     severed_partner_id: str | None
-
-    def to_api(self) -> dict[str, Any]:
-        from shared.documents import iso
-
-        body: dict[str, Any] = {
-            "msaId": self.msa_id,
-            "partnerId": self.partner_id,
-            "userId": self.user_id,
-            "linkedAt": iso(self.linked_at),
-        }
-        if self.severed_partner_id:
-            body["severedPartnerId"] = self.severed_partner_id
-        return body
 
 
 class LinkService:
@@ -222,7 +210,7 @@ class LinkService:
         """Write the partner's view for ``epoch`` unless a newer (or equal and stronger) one is there."""
         pk = partner_pk(partner_id)
         doc_id = MsaMirrorDoc.doc_id(msa_id)
-        for _ in range(10):
+        for _ in range(MIRROR_WRITE_ATTEMPTS):
             stored = self._store.read(pk, doc_id)
             if stored is not None:
                 existing = MsaMirrorDoc.from_doc(stored.body)

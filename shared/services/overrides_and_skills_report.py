@@ -180,7 +180,7 @@ class ProgramService:
         users = [UserDoc.from_doc(d.body) for d in docs if d.body["type"] == "user"]
         mirrors = [MsaMirrorDoc.from_doc(d.body) for d in docs if d.body["type"] == "msaMirror"]
         achievements = [AchievementDoc.from_doc(d.body) for d in docs if d.body["type"] == "achievement"]
-        from shared.services.links import count_linked
+        from shared.services.msa_association import count_linked
 
         linked = count_linked(mirrors)
         by_msa: dict[str, list[AchievementDoc]] = {}
