@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("competency.alerts")
 
 EVENT_SOURCE = "/competency-suite"
+DISPATCH_BATCH = 500  # alert ids per dispatch message (32 characters each: far below the 64 KB message limit)
 NO_SINK = "no alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME)"
 
 
@@ -184,11 +185,20 @@ class AlertService:
         )
 
     def _enqueue(self, alerts: Sequence[tuple[str, str]], *, delay_seconds: int = 0, strict: bool = False) -> None:
-        """Ask for the dispatch of (partnerId, alertId) pairs, in one request when not delayed.
+        """Ask for the dispatch of (partnerId, alertId) pairs: one message per partner (at most
+        ``DISPATCH_BATCH`` alerts each; a first night raises several per partner), all in one
+        request when not delayed.
 
         ``strict``: a failed send is raised (the dispatcher's message is then retried, rather
         than the alert waiting for the sweep)."""
-        bodies = [{"partnerId": partner_id, "alertId": alert_id} for partner_id, alert_id in alerts]
+        by_partner: dict[str, list[str]] = {}
+        for partner_id, alert_id in alerts:
+            by_partner.setdefault(partner_id, []).append(alert_id)
+        bodies = [
+            {"partnerId": partner_id, "alertIds": ids[i : i + DISPATCH_BATCH]}
+            for partner_id, ids in by_partner.items()
+            for i in range(0, len(ids), DISPATCH_BATCH)
+        ]
         try:
             if delay_seconds:
                 for body in bodies:
@@ -199,7 +209,7 @@ class AlertService:
             if strict:
                 raise
             # Not lost: the alerts are stored as pending and the sweep will pick them up.
-            log.warning("could not enqueue %d alert(s); the sweep will dispatch them", len(bodies))
+            log.warning("could not enqueue %d alert(s); the sweep will dispatch them", len(alerts))
 
     def rules(self, change: Change) -> list[Alert]:
         """The alerts the rules raise for the change an evaluation found (stored by ``record``)."""
@@ -331,10 +341,16 @@ class AlertService:
 
 
 def dispatch_message(body: Any, alerts: AlertService) -> None:
-    """The dispatch queue trigger's work; a malformed message is dropped, not retried."""
-    if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("alertId"), str):
-        raise InvalidMessage("a dispatch message names a partnerId and an alertId")
-    alerts.dispatch(body["partnerId"], body["alertId"])
+    """The dispatch queue trigger's work: deliver the alerts a message names (``alertIds``, or
+    one ``alertId`` as messages of earlier versions do); a malformed message is dropped, not
+    retried. A failure retries the whole message: the alerts already delivered are skipped."""
+    if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
+        raise InvalidMessage("a dispatch message names a partnerId and its alertIds")
+    ids = body.get("alertIds", [body.get("alertId")])
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidMessage("a dispatch message names a partnerId and its alertIds")
+    for alert_id in ids:
+        alerts.dispatch(body["partnerId"], alert_id)
 
 
 def alert_facts(inputs: PartnerInputs) -> dict[str, PersonFacts]:

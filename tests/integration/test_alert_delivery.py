@@ -7,12 +7,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from shared.adapters.alert_sinks import QueueSink, WebhookSink
 from shared.adapters.sqlite_queue import SqliteMessageQueue
 from shared.adapters.sqlite_store import SqliteDocumentStore
 from shared.domain.alert_rules import RENEWAL_AT_RISK_TITLE, TYPE_AT_RISK, Alert
+from shared.ports import InvalidMessage
 from shared.queues import DISPATCH_ALERTS
-from shared.services.alerts import AlertService
+from shared.services.alerts import AlertService, dispatch_message
 from tests.receiver import receiver
 from tests.servers import AzuriteServer
 
@@ -39,7 +42,7 @@ def drain(service: AlertService, queue: SqliteMessageQueue, *, seconds: float) -
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for message in queue.receive(DISPATCH_ALERTS, visibility_timeout=30):
-            service.dispatch(message.body["partnerId"], message.body["alertId"])
+            dispatch_message(message.body, service)
             queue.delete(message)
         time.sleep(0.05)
 
@@ -70,6 +73,38 @@ def test_nothing_is_lost_while_the_webhook_is_down_and_each_id_arrives_once(tmp_
         event = hook.events[0]
         assert event["specversion"] == "1.0" and event["type"] == "competency.renewal.atrisk" and event["subject"] == "p1"
         assert event["data"]["title"] == RENEWAL_AT_RISK_TITLE
+        sink.close()
+
+
+def test_a_partners_new_alerts_are_dispatched_by_one_message_and_each_arrives_once(tmp_path: Path) -> None:
+    """A first night raises several alerts per partner: one dispatch message (one queue
+    request, one function execution) carries them; a redelivered message delivers nothing twice."""
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
+    queue = SqliteMessageQueue(tmp_path / "q.sqlite3")
+    with receiver() as hook:
+        sink = WebhookSink(hook.url, timeout=2)
+        service = AlertService(store, queue, lambda: [sink], max_attempts=3, backoff_seconds=1, backoff_max_seconds=1)
+        service.record([*alerts(7), *alerts(2, "p2")], "2026-11-25T02:00:00Z")
+        messages = queue.receive(DISPATCH_ALERTS, max_messages=32, visibility_timeout=30)
+        assert sorted((m.body["partnerId"], len(m.body["alertIds"])) for m in messages) == [("p1", 7), ("p2", 2)]
+        for message in [*messages, *messages]:  # each delivered twice, as a queue may
+            dispatch_message(message.body, service)
+        assert sorted(hook.ids()) == sorted(a.id for a in [*alerts(7), *alerts(2, "p2")])
+        sink.close()
+
+
+def test_a_dispatch_message_of_an_earlier_version_still_delivers_and_a_malformed_one_is_dropped(tmp_path: Path) -> None:
+    store = SqliteDocumentStore(tmp_path / "s.sqlite3")
+    queue = SqliteMessageQueue(tmp_path / "q.sqlite3")
+    with receiver() as hook:
+        sink = WebhookSink(hook.url, timeout=2)
+        service = AlertService(store, queue, lambda: [sink], max_attempts=3, backoff_seconds=1, backoff_max_seconds=1)
+        [alert_id] = service.record(alerts(1), None)
+        dispatch_message({"partnerId": "p1", "alertId": alert_id}, service)
+        assert hook.ids() == [alert_id]
+        for bad in ({"partnerId": "p1"}, {"partnerId": "p1", "alertIds": []}, {"partnerId": "p1", "alertIds": [1]}, {"alertIds": ["x"]}):
+            with pytest.raises(InvalidMessage):
+                dispatch_message(bad, service)
         sink.close()
 
 
