@@ -81,6 +81,9 @@ def main() -> int:
         progress("HTTP")
         results["http"] = http.measure(work / "http", clients=20, seconds=5 if quick else 20, progress=progress)
 
+    from bench import cost
+
+    results["cost"] = cost.model(results)  # per night at 1,000 / 40,000 / 400,000 partners (bench/README.md)
     verdicts = {}
     for key, (op, goal) in GOALS.items():
         section, name = key.split(".", 1)

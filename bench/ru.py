@@ -63,6 +63,7 @@ class Meter:
             "kb_read": round(self.query_kb / partners, 1),
             "documents_read": round(self.query_documents / partners, 1),
             "writes": round((self.creates + self.upserts) / partners, 2),
+            "creates": round(self.creates / partners, 2),  # the new alerts (everything else is an upsert)
             "write_requests": round((self.creates + self.upserts - self.batched + self.batches) / partners, 2),
             "kb_written": round((self.create_kb + self.upsert_kb) / partners, 2),
         }
