@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from functions.openapi import DOCUMENT_PATH
+from shared.domain import designations as pcs
 from shared.domain.evaluation import Override, PartnerSnapshot
+from shared.services.designations import DesignationCatalogOut, DesignationsOut
 from shared.services.evaluation import EvaluationOut
+from tests.unit import test_designations as designation_cases
 from tests.unit.test_evaluation import ON, ach, cloud_platform_silver, dates, person, revenue, run, snapshots
 
 DOCUMENT = json.loads(DOCUMENT_PATH.read_text())
@@ -68,3 +71,50 @@ def test_the_engines_evaluations_are_what_the_model_describes() -> None:
 @given(snapshots(), dates, st.integers(0, 90))
 def test_every_evaluation_is_what_the_model_describes(snapshot: PartnerSnapshot, on: date, window: int) -> None:
     holds(EvaluationOut, run(snapshot, on=on, window=window))
+
+
+# --- the designations (DesignationsEvaluation.to_api) ------------------------------------------
+
+
+def _designations(snapshot: pcs.DesignationSnapshot, on: date = designation_cases.ON) -> dict[str, Any]:
+    result = pcs.evaluate_designations(designation_cases.CATALOG, snapshot, on)
+    return {**result.to_api(), "evaluatedAt": "2026-11-25T02:00:00Z"}  # as the service stores it
+
+
+def test_the_engines_designations_are_what_the_model_describes() -> None:
+    partner = designation_cases.infrastructure_partner
+    history = {"2026-07": {"infrastructure-azure": pcs.MonthRecord(72, date(2026, 7, 3))}}
+    with_history = partner(adds=1)
+    cases = [
+        pcs.DesignationSnapshot("p"),
+        partner(),  # qualifies: falls below 70 later, people and customers it cannot lose
+        partner(expiring={2: designation_cases.ON + timedelta(days=30)}),  # an expiring certification
+        pcs.DesignationSnapshot("p", with_history.people, with_history.achievements, with_history.facts, history=history),
+        pcs.DesignationSnapshot("p", facts=[designation_cases.fact("t1", "defender-endpoint", "CPOR", paid_seats=30)]),
+    ]
+    answers = [_designations(snapshot) for snapshot in cases]
+    for answer in answers:
+        holds(DesignationsOut, answer)
+    shown = {key for a in answers for d in a["designations"] for key, value in d.items() if value}
+    shown |= {key for a in answers for d in a["designations"] for m in d["metrics"] for key in m}
+    assert {"fallsBelow70On", "cannotLose", "expiring", "qualifiedOn", "sources", "prerequisites", "contributors"} <= shown
+
+
+@settings(max_examples=20, deadline=None)
+@given(designation_cases.dated_certs, designation_cases.facts_strategy)
+def test_every_designations_answer_is_what_the_model_describes(
+    held: list[tuple[int, str, int, int | None]], facts: list[pcs.CustomerFact]
+) -> None:
+    on = designation_cases.ON
+    achievements = [
+        designation_cases.cert(
+            n, code, earned=on + timedelta(days=earned), expires=None if expires is None else on + timedelta(days=expires)
+        )
+        for n, code, earned, expires in held
+    ]
+    people = [designation_cases.person(i) for i in range(12)]
+    holds(DesignationsOut, _designations(pcs.DesignationSnapshot("p", people, achievements, facts)))
+
+
+def test_the_designations_catalog_is_what_the_model_describes() -> None:
+    holds(DesignationCatalogOut, designation_cases.CATALOG.to_api())
