@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
+
+from shared.api_models import ApiOut, Omitted
 from shared.ports import MessageQueue, StoreUnavailableError, poison_queue_name
 from shared.queues import TRIGGER_QUEUES
 from shared.settings import Settings
@@ -19,6 +22,17 @@ from shared.settings import Settings
 log = logging.getLogger("competency.health")
 
 NO_SINK_WARNING = "No alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME): alerts stay undelivered."
+
+
+class HealthOut(ApiOut):  # health_report's answer
+    """Whether the suite can work: poison messages, dependencies, configuration."""
+
+    status: Literal["ok", "degraded"]
+    poison_messages: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        description="Messages in each <queue>-poison queue; any is degraded (they need an operator)"
+    )
+    unavailable: list[str] | Omitted = Field(default=None, description="Dependencies that did not answer")
+    warnings: list[str] | Omitted = Field(default=None, description="Configuration an operator must fix")
 
 
 def health_report(queue: Callable[[], MessageQueue], settings: Settings) -> dict[str, Any]:

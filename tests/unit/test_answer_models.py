@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema_rs
 from hypothesis import given, settings
@@ -118,3 +118,11 @@ def test_every_designations_answer_is_what_the_model_describes(
 
 def test_the_designations_catalog_is_what_the_model_describes() -> None:
     holds(DesignationCatalogOut, designation_cases.CATALOG.to_api())
+
+
+def test_the_alert_types_are_those_the_rules_raise() -> None:
+    from shared.domain import alert_rules
+    from shared.services.alerts import AlertType
+
+    rules = (alert_rules.TYPE_AT_RISK, alert_rules.TYPE_EXPIRING, alert_rules.TYPE_ATTAINED, alert_rules.TYPE_REMINDER)
+    assert get_args(AlertType) == (*rules, *pcs.ALERT_TYPES)
