@@ -71,7 +71,7 @@ def get_designations(call: Call) -> func.HttpResponse:
     rule=partner(members=True, roles=(ROLE_OPERATOR,)),
     summary="One designation of the partner",
     tags=["designations"],
-    response="shared.services.designations:DesignationOut",
+    response="shared.services.designations:PartnerDesignationOut",
 )
 def get_designation(call: Call) -> func.HttpResponse:
     from shared.bootstrap import designation_service

@@ -637,6 +637,13 @@ class DesignationOut(ApiOut):
     expiring: list[dict[str, Any]] | Omitted = None
 
 
+class PartnerDesignationOut(DesignationOut):
+    """One of a partner's designations, as the latest evaluation left it."""
+
+    partner_id: str
+    evaluated_at: datetime
+
+
 class DesignationsOut(ApiOut):
     """A partner's designations, as the latest evaluation left them."""
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared import bootstrap
 from shared.api_models import CatalogOut
 from shared.services.alerts import AlertListOut, AlertOut
-from shared.services.designations import DesignationsOut
+from shared.services.designations import DesignationsOut, PartnerDesignationOut
 from shared.services.evaluation import EvaluationOut, HistoryOut
 from shared.services.health import HealthOut, health_report
 from shared.services.membership import MembershipIn, MembershipOut
@@ -37,6 +37,7 @@ def test_a_partners_answers_are_what_their_models_describe(suite: Suite) -> None
     designations = bootstrap.designation_service(suite.c)
     view = designations.view("p1")
     holds(DesignationsOut, view)
+    holds(PartnerDesignationOut, designations.view("p1", view["designations"][0]["designationId"]))
 
     alerts = bootstrap.alert_service(suite.c)
     raised = alerts.list("p1")
