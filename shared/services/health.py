@@ -49,11 +49,9 @@ def health_report(queue: Callable[[], MessageQueue], settings: Settings) -> dict
     if not (settings.alerts_webhook_url or settings.alerts_queue_name):
         warnings.append(NO_SINK_WARNING)
     degraded = unavailable or any(poison.values()) or warnings
-    report: dict[str, Any] = {"status": "degraded" if degraded else "ok", "poisonMessages": poison}
-    if unavailable:
-        report["unavailable"] = unavailable
-    if warnings:
-        report["warnings"] = warnings
+    report = HealthOut(
+        status="degraded" if degraded else "ok", poison_messages=poison, unavailable=unavailable or None, warnings=warnings or None
+    )
     if any(poison.values()):
         log.warning("poison messages waiting: %s", {k: v for k, v in poison.items() if v})
-    return report
+    return report.model_dump(by_alias=True, mode="json", exclude_none=True)
