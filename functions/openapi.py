@@ -2,6 +2,7 @@
 
 ``python -m functions.openapi`` rewrites ``openapi.json`` (kept in the repo and served at
 ``GET /api/openapi.json``); a test fails when the file is out of date or misses a route.
+Request and response bodies are described by their pydantic models (``...In``/``...Out``).
 """
 
 from __future__ import annotations
@@ -52,24 +53,12 @@ def _resolve(reference: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _closed(schema: Any) -> Any:
-    """A hand-written schema with every object whose properties it lists closed
-    (``additionalProperties: false``) unless it says otherwise: the shape is known."""
-    if isinstance(schema, list):
-        return [_closed(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: (v if k in ("example", "examples", "enum") else _closed(v)) for k, v in schema.items()}
-    if "properties" in out:
-        out["properties"] = {name: _closed(sub) for name, sub in schema["properties"].items()}
-        out.setdefault("additionalProperties", False)
-    return out
-
-
 def _schema(reference: str, components: dict[str, Any], *, mode: str) -> dict[str, Any]:
+    """A body's schema: a pydantic model's, by alias, with its nested models (``$defs``) in
+    ``components/schemas``; or a literal one (``functions/schemas.py``: no JSON object of ours)."""
     target = _resolve(reference)
     if isinstance(target, dict):
-        return _closed(target)
+        return target
     schema = target.model_json_schema(by_alias=True, mode=mode, ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
         components.setdefault(name, definition)

@@ -1,23 +1,9 @@
-"""JSON schemas of responses that are not pydantic models (OpenAPI only)."""
+"""The schemas of the two answers that are no JSON object of the suite's own (OpenAPI only):
+the OpenAPI document itself and CSV text. Every other answer has its model."""
 
 from __future__ import annotations
 
 from typing import Any
-
-HEALTH: dict[str, Any] = {
-    "type": "object",
-    "required": ["status", "poisonMessages"],
-    "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "poisonMessages": {
-            "type": "object",
-            "description": "Messages in each <queue>-poison queue; any is degraded (they need an operator)",
-            "additionalProperties": {"type": "integer", "minimum": 0},
-        },
-        "unavailable": {"type": "array", "items": {"type": "string"}, "description": "Dependencies that did not answer"},
-        "warnings": {"type": "array", "items": {"type": "string"}, "description": "Configuration an operator must fix"},
-    },
-}
 
 OPENAPI: dict[str, Any] = {"type": "object", "required": ["openapi", "paths"]}
 

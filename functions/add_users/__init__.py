@@ -25,7 +25,7 @@ PARTNERS = "partners/{partnerId}"
     tags=["users"],
     request="shared.services.users_api:UsersIn",
     request_types=("application/json", "text/csv"),
-    response="shared.services.users_api:IMPORT_SCHEMA",
+    response="shared.services.users_api:ImportOut",
     status=201,
     responses={
         202: "Accepted: a large import continues in the background",
@@ -59,7 +59,7 @@ def add_users(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="An import: progress (counts per status) and per-row results",
     tags=["users"],
-    response="shared.services.users_api:IMPORT_SCHEMA",
+    response="shared.services.users_api:ImportOut",
 )
 def get_import(call: Call) -> func.HttpResponse:
     from shared.bootstrap import users_service
@@ -95,7 +95,7 @@ def get_import_log(call: Call) -> func.HttpResponse:
     rule=partner(admin=True),
     summary="The partner's users with their MSA link state",
     tags=["users"],
-    response="shared.services.users_api:USERS_SCHEMA",
+    response="shared.services.users_api:UsersOut",
 )
 def list_users(call: Call) -> func.HttpResponse:
     from shared.bootstrap import users_service

@@ -42,7 +42,7 @@ def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None
     rule=partner(admin=True, roles=(ROLE_OPERATOR,)),
     summary="Alerts of the partner with their delivery state",
     tags=["alerts"],
-    response="shared.services.alerts:ALERT_LIST_SCHEMA",
+    response="shared.services.alerts:AlertListOut",
     query={"state": "pending, delivered or failed"},
 )
 def list_alerts(call: Call) -> func.HttpResponse:
@@ -64,7 +64,7 @@ def list_alerts(call: Call) -> func.HttpResponse:
     summary="Deliver a failed alert again",
     tags=["alerts"],
     status=202,
-    response="shared.services.alerts:ALERT_SCHEMA",
+    response="shared.services.alerts:AlertOut",
     responses={409: "The alert was delivered already"},
 )
 def retry_alert(call: Call) -> func.HttpResponse:

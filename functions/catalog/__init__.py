@@ -18,7 +18,7 @@ bp = func.Blueprint()
     rule=AUTHENTICATED,
     summary="The competency catalog: competencies, levels, paths, requirements",
     tags=["catalog"],
-    response="shared.domain.catalog:CATALOG_SCHEMA",
+    response="shared.api_models:CatalogOut",
 )
 def get_catalog(call: Call) -> func.HttpResponse:
     from shared.bootstrap import container

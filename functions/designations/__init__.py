@@ -19,7 +19,7 @@ bp = func.Blueprint()
     rule=AUTHENTICATED,
     summary="The Solutions Partner designations: tracks, metrics, points, thresholds, associations, sources",
     tags=["designations"],
-    response="shared.services.designations:DESIGNATION_CATALOG_SCHEMA",
+    response="shared.services.designations:DesignationCatalogOut",
 )
 def get_designation_catalog(call: Call) -> func.HttpResponse:
     from shared.bootstrap import designation_service
@@ -55,7 +55,7 @@ def put_customer_facts(call: Call) -> func.HttpResponse:
     rule=partner(members=True, roles=(ROLE_OPERATOR,)),
     summary="The partner's designations: score, metrics, track, window, status, history, points needed",
     tags=["designations"],
-    response="shared.services.designations:DESIGNATIONS_SCHEMA",
+    response="shared.services.designations:DesignationsOut",
 )
 def get_designations(call: Call) -> func.HttpResponse:
     from shared.bootstrap import designation_service
@@ -71,7 +71,7 @@ def get_designations(call: Call) -> func.HttpResponse:
     rule=partner(members=True, roles=(ROLE_OPERATOR,)),
     summary="One designation of the partner",
     tags=["designations"],
-    response="shared.services.designations:DESIGNATION_SCHEMA",
+    response="shared.services.designations:PartnerDesignationOut",
 )
 def get_designation(call: Call) -> func.HttpResponse:
     from shared.bootstrap import designation_service
@@ -88,7 +88,7 @@ def get_designation(call: Call) -> func.HttpResponse:
     summary="Score simulator: the score with hypothetical certifications and customers (stores nothing)",
     tags=["designations"],
     request="shared.services.designations:SimulationIn",
-    response="shared.services.designations:SIMULATION_SCHEMA",
+    response="shared.services.designations:SimulationOut",
 )
 def simulate_designations(call: Call) -> func.HttpResponse:
     from shared.bootstrap import designation_service

@@ -41,7 +41,7 @@ def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> No
     rule=partner(roles=(ROLE_OPERATOR,)),
     summary="Evaluate the partner now",
     tags=["evaluation"],
-    response="shared.domain.evaluation:EVALUATION_SCHEMA",
+    response="shared.services.evaluation:EvaluationOut",
 )
 def evaluate_now(call: Call) -> func.HttpResponse:
     from shared.bootstrap import evaluation_service
@@ -57,7 +57,7 @@ def evaluate_now(call: Call) -> func.HttpResponse:
     rule=partner(members=True, roles=(ROLE_OPERATOR,)),
     summary="The latest evaluation of the partner's competencies",
     tags=["evaluation"],
-    response="shared.domain.evaluation:EVALUATION_SCHEMA",
+    response="shared.services.evaluation:EvaluationOut",
 )
 def get_evaluation(call: Call) -> func.HttpResponse:
     from shared.bootstrap import evaluation_service
@@ -73,7 +73,7 @@ def get_evaluation(call: Call) -> func.HttpResponse:
     rule=partner(members=True, roles=(ROLE_OPERATOR,)),
     summary="Progress over time: per night, each competency's level and each requirement's value",
     tags=["evaluation"],
-    response="shared.services.evaluation:HISTORY_SCHEMA",
+    response="shared.services.evaluation:HistoryOut",
     query={"from": "First night (YYYY-MM-DD); default 30 days before to", "to": "Last night (YYYY-MM-DD); default today"},
 )
 def get_evaluation_history(call: Call) -> func.HttpResponse:

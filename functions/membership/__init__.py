@@ -18,7 +18,7 @@ bp = func.Blueprint()
     rule=partner(members=True, roles=(ROLE_OPERATOR,)),
     summary="Membership: level, subscription year, eligibility, business profile",
     tags=["membership"],
-    response="shared.domain.membership:MEMBERSHIP_SCHEMA",
+    response="shared.services.membership:MembershipOut",
 )
 def get_membership(call: Call) -> func.HttpResponse:
     from shared.bootstrap import membership_service
@@ -35,7 +35,7 @@ def get_membership(call: Call) -> func.HttpResponse:
     summary="Buy, renew or upgrade the silver or gold benefit pack",
     tags=["membership"],
     request="shared.services.membership:MembershipIn",
-    response="shared.domain.membership:MEMBERSHIP_SCHEMA",
+    response="shared.services.membership:MembershipOut",
     status=201,
     responses={409: "Not eligible: the problem names the gap"},
 )

@@ -23,7 +23,7 @@ bp = func.Blueprint()
     rule=PUBLIC,
     summary="Liveness, and messages parked in the poison queues",
     tags=["platform"],
-    response="functions.schemas:HEALTH",
+    response="shared.services.health:HealthOut",
 )
 def health(call: Call) -> func.HttpResponse:
     from shared.bootstrap import container

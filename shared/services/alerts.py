@@ -16,12 +16,14 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from shared import telemetry
+from shared.api_models import ApiOut, Omitted
 from shared.documents import StoredModel, iso, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
-from shared.domain.designations import ALERT_TYPES as DESIGNATION_ALERT_TYPES
 from shared.errors import Conflict, NotFound
 from shared.ports import AlertSink, ConflictError, Document, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
 from shared.queues import DISPATCH_ALERTS
@@ -372,51 +374,48 @@ def alert_facts(inputs: PartnerInputs) -> dict[str, PersonFacts]:
     return facts
 
 
-ALERT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "type", "partnerId", "competencyId", "level", "title", "detail", "cause", "raisedAt", "delivery"],
-    "properties": {
-        "id": {"type": "string"},
-        "type": {
-            "type": "string",
-            "enum": [
-                "competency.renewal.atrisk",
-                "competency.achievement.expiring",
-                "competency.level.attained",
-                "membership.renewal.reminder",
-            ],
-        },
-        "partnerId": {"type": "string"},
-        "competencyId": {"type": "string"},
-        "level": {"type": "string", "enum": ["silver", "gold"]},
-        "title": {"type": "string"},
-        "detail": {"type": "string"},
-        "cause": {"type": "string"},
-        "raisedAt": {"type": "string", "format": "date-time"},
-        "userId": {"type": "string"},
-        "expiresOn": {"type": "string", "format": "date"},
-        "delivery": {
-            "type": "object",
-            "required": ["state", "attempts"],
-            "properties": {
-                "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
-                "attempts": {"type": "integer", "minimum": 0},
-                "lastError": {"type": "string"},
-                "nextAttemptAt": {"type": "string", "format": "date-time"},
-                "deliveredAt": {"type": "string", "format": "date-time"},
-            },
-        },
-    },
-}
+# --- the answers ---------------------------------------------------------------------------
 
-# --- designation alerts (the partner capability score) share this shape: ``competencyId`` names
-# the designation and ``level`` its track.
-ALERT_SCHEMA["properties"]["type"]["enum"] = [*ALERT_SCHEMA["properties"]["type"]["enum"], *DESIGNATION_ALERT_TYPES]
-ALERT_SCHEMA["properties"]["level"] = {"type": "string", "description": "silver or gold; the track of a designation alert"}
-# --- end of designation alerts
+AlertType = Literal[
+    "competency.renewal.atrisk",
+    "competency.achievement.expiring",
+    "competency.level.attained",
+    "membership.renewal.reminder",
+    # designation alerts (the partner capability score) share this shape: ``competencyId``
+    # names the designation and ``level`` its track.
+    "designation.score.below70",
+    "designation.metric.zero",
+    "designation.certification.expiring",
+]
 
-ALERT_LIST_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["partnerId", "alerts"],
-    "properties": {"partnerId": {"type": "string"}, "alerts": {"type": "array", "items": ALERT_SCHEMA}},
-}
+
+class DeliveryOut(ApiOut):
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int = Field(ge=0)
+    last_error: str | Omitted = None
+    next_attempt_at: datetime | Omitted = None
+    delivered_at: datetime | Omitted = None
+
+
+class AlertOut(ApiOut):  # AlertDoc.to_api
+    """An alert and where its delivery stands."""
+
+    id: str
+    type: AlertType
+    partner_id: str
+    competency_id: str
+    level: str = Field(description="silver or gold; the track of a designation alert")
+    title: str
+    detail: str
+    cause: str
+    raised_at: datetime
+    user_id: str | Omitted = None
+    expires_on: date | Omitted = None
+    delivery: DeliveryOut
+
+
+class AlertListOut(ApiOut):
+    """A partner's alerts."""
+
+    partner_id: str
+    alerts: list[AlertOut]

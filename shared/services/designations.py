@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from shared.api_models import ApiOut, Omitted
 from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
 from shared.domain import designations as pcs
 from shared.domain.alert_rules import Alert
@@ -577,95 +578,103 @@ class DesignationService:
         return out, True
 
 
-DESIGNATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["designationId", "name", "status", "score", "track", "metrics", "qualificationWindow", "history", "pointsNeeded"],
-    "properties": {
-        "designationId": {"type": "string"},
-        "name": {"type": "string"},
-        "solutionArea": {"type": "string"},
-        "source": {"type": "string"},
-        "sourceDate": {"type": "string", "format": "date"},
-        "status": {"type": "string", "enum": list(pcs.STATUSES)},
-        "score": {"type": "number", "minimum": 0, "maximum": 100},
-        "qualifiesToday": {"type": "boolean"},
-        "track": {"type": "object", "properties": {"trackId": {"type": "string"}, "name": {"type": "string"}, "why": {"type": "string"}}},
-        "metrics": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["metricId", "category", "points", "maxPoints", "current", "threshold"],
-                "properties": {
-                    "metricId": {"type": "string"},
-                    "name": {"type": "string"},
-                    "category": {"type": "string", "enum": ["performance", "skilling", "customerSuccess"]},
-                    "points": {"type": "number"},
-                    "maxPoints": {"type": "number"},
-                    "current": {"type": "number"},
-                    "threshold": {"type": "number"},
-                    "sources": {"type": "array", "items": {"type": "object"}},
-                    "prerequisites": {"type": "array", "items": {"type": "object"}},
-                    "contributors": {"type": "array", "items": {"type": "string"}},
-                },
-            },
-        },
-        "tracks": {"type": "array", "items": {"type": "object"}},
-        "referenceMonth": {"type": "string"},
-        "qualificationWindow": {
-            "type": "object",
-            "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}},
-        },
-        "qualifiedOn": {"type": ["string", "null"], "format": "date"},
-        "history": {
-            "type": "array",
-            "items": {"type": "object", "properties": {"month": {"type": "string"}, "highestScore": {"type": ["number", "null"]}}},
-        },
-        "pointsNeeded": {
-            "type": "object",
-            "properties": {
-                "pointsToQualify": {"type": "number"},
-                "metricsAtZero": {"type": "array", "items": {"type": "string"}},
-                "steps": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "fallsBelow70On": {"type": ["string", "null"], "format": "date"},
-        "fallsBelow70Because": {"type": ["string", "null"]},
-        "cannotLose": {"type": "array", "items": {"type": "object"}},
-        "expiring": {"type": "array", "items": {"type": "object"}},
-    },
-}
+# --- the answers ---------------------------------------------------------------------------
+#
+# A designation's answer is built by the engine (``DesignationResult.to_api``, on the nightly
+# path); these models describe it for the OpenAPI document, and a test holds the engine to them.
 
-DESIGNATIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["partnerId", "evaluatedAt", "designationsVersion", "designations"],
-    "properties": {
-        "partnerId": {"type": "string"},
-        "evaluatedAt": {"type": "string", "format": "date-time"},
-        "designationsVersion": {"type": "string"},
-        "designations": {"type": "array", "items": DESIGNATION_SCHEMA},
-    },
-}
 
-SIMULATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["partnerId", "stored", "designations"],
-    "properties": {
-        "partnerId": {"type": "string"},
-        "simulatedAt": {"type": "string", "format": "date-time"},
-        "stored": {"type": "boolean", "const": False},
-        "designations": {"type": "array", "items": {"type": "object"}},
-    },
-}
+class ChosenTrackOut(ApiOut):
+    track_id: str | Omitted = None
+    name: str | Omitted = None
+    why: str | Omitted = None
 
-DESIGNATION_CATALOG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["designationsVersion", "designations"],
-    "properties": {
-        "designationsVersion": {"type": "string"},
-        "source": {"type": "string"},
-        "designations": {"type": "array", "items": {"type": "object"}},
-        "associations": {"type": "array", "items": {"type": "string"}},
-        "certifications": {"type": "array", "items": {"type": "object"}},
-        "workloads": {"type": "array", "items": {"type": "object"}},
-    },
-}
+
+class MetricScoreOut(ApiOut):
+    metric_id: str
+    name: str | Omitted = None
+    category: Literal["performance", "skilling", "customerSuccess"]
+    points: float
+    max_points: float
+    current: float
+    threshold: float
+    sources: list[dict[str, Any]] | Omitted = None
+    prerequisites: list[dict[str, Any]] | Omitted = None
+    contributors: list[str] | Omitted = None
+
+
+class QualificationWindowOut(ApiOut):
+    from_: date | Omitted = Field(default=None, alias="from")
+    to: date | Omitted = None
+
+
+class MonthScoreOut(ApiOut):
+    month: str | Omitted = None
+    highest_score: float | None = None
+
+
+class PointsNeededOut(ApiOut):
+    points_to_qualify: float | Omitted = None
+    metrics_at_zero: list[str] | Omitted = None
+    steps: list[str] | Omitted = None
+
+
+class DesignationOut(ApiOut):
+    """One designation: its capability score on the track that applies, and what it needs."""
+
+    designation_id: str
+    name: str
+    solution_area: str | Omitted = None
+    source: str | Omitted = None
+    source_date: date | Omitted = None
+    status: pcs.Status
+    score: float = Field(ge=0, le=100)
+    qualifies_today: bool | Omitted = None
+    track: ChosenTrackOut
+    metrics: list[MetricScoreOut]
+    tracks: list[dict[str, Any]] | Omitted = None
+    reference_month: str | Omitted = None
+    qualification_window: QualificationWindowOut
+    qualified_on: date | None = None
+    history: list[MonthScoreOut]
+    points_needed: PointsNeededOut
+    falls_below70_on: date | None = None
+    falls_below70_because: str | None = None
+    cannot_lose: list[dict[str, Any]] | Omitted = None
+    expiring: list[dict[str, Any]] | Omitted = None
+
+
+class PartnerDesignationOut(DesignationOut):
+    """One of a partner's designations, as the latest evaluation left it."""
+
+    partner_id: str
+    evaluated_at: datetime
+
+
+class DesignationsOut(ApiOut):
+    """A partner's designations, as the latest evaluation left them."""
+
+    partner_id: str
+    evaluated_at: datetime
+    designations_version: str
+    designations: list[DesignationOut]
+
+
+class SimulationOut(ApiOut):
+    """What the simulated inputs would score; nothing is stored."""
+
+    partner_id: str
+    simulated_at: datetime | Omitted = None
+    stored: Literal[False]
+    designations: list[dict[str, Any]]
+
+
+class DesignationCatalogOut(ApiOut):
+    """The designations' catalog."""
+
+    designations_version: str
+    source: str | Omitted = None
+    designations: list[dict[str, Any]]
+    associations: list[str] | Omitted = None
+    certifications: list[dict[str, Any]] | Omitted = None
+    workloads: list[dict[str, Any]] | Omitted = None

@@ -13,9 +13,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
+
+from pydantic import ConfigDict, Field
 
 from shared import telemetry
+from shared.api_models import ApiOut, Omitted
 from shared.documents import (
     EVALUATION_INPUT_TYPES,
     EVALUATION_OUTPUT_TYPES,
@@ -31,7 +34,7 @@ from shared.documents import (
 from shared.domain import evaluation as engine
 from shared.domain import membership as membership_rules
 from shared.domain.alert_rules import Alert
-from shared.domain.catalog import LEVEL_RANK, Catalog
+from shared.domain.catalog import LEVEL_RANK, Catalog, Level, RequirementKind
 from shared.errors import NotFound
 from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
@@ -470,75 +473,140 @@ def _night(day: date, doc: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
     return {"date": day.isoformat(), "evaluatedAt": str(doc["evaluatedAt"]), "competencies": competencies}
 
 
-HISTORY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["partnerId", "from", "to", "nights"],
-    "properties": {
-        "partnerId": {"type": "string"},
-        "from": {"type": "string", "format": "date"},
-        "to": {"type": "string", "format": "date"},
-        "nights": {
-            "type": "array",
-            "description": "One entry per night with an evaluation on or before it; an unchanged night repeats the last evaluation.",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["date", "evaluatedAt", "competencies"],
-                "properties": {
-                    "date": {"type": "string", "format": "date"},
-                    "evaluatedAt": {"type": "string", "format": "date-time", "description": "the evaluation that night shows"},
-                    "competencies": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["competencyId", "achievedLevel", "atRisk", "requirements"],
-                            "properties": {
-                                "competencyId": {"type": "string"},
-                                "achievedLevel": {"type": "string", "enum": ["none", "silver", "gold"]},
-                                "atRisk": {"type": "boolean"},
-                                "requirements": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "additionalProperties": False,
-                                        "required": ["level", "pathId", "requirementId", "current"],
-                                        "properties": {
-                                            "level": {"type": "string", "enum": ["silver", "gold"]},
-                                            "pathId": {"type": "string"},
-                                            "requirementId": {"type": "string"},
-                                            "current": {"type": "number"},
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-    "example": {
-        "partnerId": "contoso",
-        "from": "2026-11-24",
-        "to": "2026-11-25",
-        "nights": [
-            {
-                "date": "2026-11-24",
-                "evaluatedAt": "2026-11-24T02:00:00Z",
-                "competencies": [
+# --- the answers ---------------------------------------------------------------------------
+#
+# The evaluation's answer is built by the engine (``Evaluation.to_api``, on the nightly path);
+# these models describe it for the OpenAPI document, and a test holds the engine to them.
+
+
+class RequirementResultOut(ApiOut):
+    requirement_id: str
+    kind: RequirementKind
+    description: str
+    required: float
+    current: float
+    met: bool
+    override: bool | Omitted = None
+    expires_on: date | Omitted = Field(default=None, description="the last day it is met if nothing changes (absent: not foreseen)")
+    contributors: list[str]
+
+
+class PathResultOut(ApiOut):
+    path_id: str
+    met: bool
+    override: bool | Omitted = None
+    override_reason: str | Omitted = None
+    override_expires_on: date | Omitted = None
+    requirements: list[RequirementResultOut]
+
+
+class LevelResultOut(ApiOut):
+    level: Level
+    met: bool
+    override: bool
+    expires_on: date | Omitted = Field(default=None, description="the last day met if nothing changes")
+    implied_by: Level | Omitted = Field(default=None, description="met because this higher level is")
+    override_reason: str | Omitted = None
+    override_expires_on: date | Omitted = None
+    paths: list[PathResultOut]
+
+
+class NextLevelOut(ApiOut):
+    level: str | Omitted = None
+    gap: str | Omitted = None
+
+
+class SinglePointOfFailureOut(ApiOut):
+    user_id: str | Omitted = None
+    display_name: str | Omitted = None
+    level: str | Omitted = None
+
+
+class ExpiringOut(ApiOut):
+    competency_id: str | Omitted = None
+    level: str | Omitted = None
+    user_id: str | Omitted = None
+    code: str | Omitted = None
+    expires_on: date | Omitted = Field(default=None, description="the last day it counts")
+    accepted_until: date | Omitted = Field(default=None, description="present when a retired exam's grace ends: its last accepted day")
+
+
+class CompetencyResultOut(ApiOut):
+    competency_id: str
+    name: str
+    achieved_level: Literal["none", "silver", "gold"]
+    levels: list[LevelResultOut]
+    at_risk: bool
+    earliest_expiry: date | None
+    next_level: NextLevelOut | None = None
+    single_points_of_failure: list[SinglePointOfFailureOut] | Omitted = None
+    expiring: list[ExpiringOut] | Omitted = None
+
+
+class EvaluationOut(ApiOut):
+    """A partner's evaluation: per competency, the level achieved and why."""
+
+    partner_id: str
+    evaluated_at: datetime
+    catalog_version: str
+    competencies: list[CompetencyResultOut]
+
+
+class HistoryRequirementOut(ApiOut):
+    level: Level
+    path_id: str
+    requirement_id: str
+    current: float
+
+
+class HistoryCompetencyOut(ApiOut):
+    competency_id: str
+    achieved_level: Literal["none", "silver", "gold"]
+    at_risk: bool
+    requirements: list[HistoryRequirementOut]
+
+
+class HistoryNightOut(ApiOut):
+    date: date
+    evaluated_at: datetime = Field(description="the evaluation that night shows")
+    competencies: list[HistoryCompetencyOut]
+
+
+class HistoryOut(ApiOut):
+    """A partner's progress over time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "partnerId": "contoso",
+                "from": "2026-11-24",
+                "to": "2026-11-25",
+                "nights": [
                     {
-                        "competencyId": "cloud-platform",
-                        "achievedLevel": "silver",
-                        "atRisk": False,
-                        "requirements": [{"level": "silver", "pathId": "azure-consumption", "requirementId": "azure-skill", "current": 1}],
+                        "date": "2026-11-24",
+                        "evaluatedAt": "2026-11-24T02:00:00Z",
+                        "competencies": [
+                            {
+                                "competencyId": "cloud-platform",
+                                "achievedLevel": "silver",
+                                "atRisk": False,
+                                "requirements": [
+                                    {"level": "silver", "pathId": "azure-consumption", "requirementId": "azure-skill", "current": 1}
+                                ],
+                            }
+                        ],
                     }
                 ],
             }
-        ],
-    },
-}
+        }
+    )
+
+    partner_id: str
+    from_: date = Field(alias="from")
+    to: date
+    nights: list[HistoryNightOut] = Field(
+        description="One entry per night with an evaluation on or before it; an unchanged night repeats the last evaluation."
+    )
 
 
 def evaluate_message(body: Any, evaluation: EvaluationService) -> str:

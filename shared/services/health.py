@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
+
+from shared.api_models import ApiOut, Omitted
 from shared.ports import MessageQueue, StoreUnavailableError, poison_queue_name
 from shared.queues import TRIGGER_QUEUES
 from shared.settings import Settings
@@ -19,6 +22,17 @@ from shared.settings import Settings
 log = logging.getLogger("competency.health")
 
 NO_SINK_WARNING = "No alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME): alerts stay undelivered."
+
+
+class HealthOut(ApiOut):  # health_report's answer
+    """Whether the suite can work: poison messages, dependencies, configuration."""
+
+    status: Literal["ok", "degraded"]
+    poison_messages: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        description="Messages in each <queue>-poison queue; any is degraded (they need an operator)"
+    )
+    unavailable: list[str] | Omitted = Field(default=None, description="Dependencies that did not answer")
+    warnings: list[str] | Omitted = Field(default=None, description="Configuration an operator must fix")
 
 
 def health_report(queue: Callable[[], MessageQueue], settings: Settings) -> dict[str, Any]:
@@ -35,11 +49,9 @@ def health_report(queue: Callable[[], MessageQueue], settings: Settings) -> dict
     if not (settings.alerts_webhook_url or settings.alerts_queue_name):
         warnings.append(NO_SINK_WARNING)
     degraded = unavailable or any(poison.values()) or warnings
-    report: dict[str, Any] = {"status": "degraded" if degraded else "ok", "poisonMessages": poison}
-    if unavailable:
-        report["unavailable"] = unavailable
-    if warnings:
-        report["warnings"] = warnings
+    report = HealthOut(
+        status="degraded" if degraded else "ok", poison_messages=poison, unavailable=unavailable or None, warnings=warnings or None
+    )
     if any(poison.values()):
         log.warning("poison messages waiting: %s", {k: v for k, v in poison.items() if v})
-    return report
+    return report.model_dump(by_alias=True, mode="json", exclude_none=True)

@@ -8,13 +8,15 @@ from the purchase."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
+from shared.api_models import ApiOut, Omitted
 from shared.documents import ApiModel, EvaluationDoc, SubscriptionDoc, iso, partner_pk, utc_now
 from shared.domain import membership as rules
+from shared.domain.catalog import Level
 from shared.errors import Conflict
 from shared.ports import ConflictError, DocumentStore, Stored
 
@@ -94,3 +96,41 @@ class MembershipService:
         view = rules.membership_view(partner_id, self._subscription(stored), evaluation, now.date(), self._window)
         view["purchase"] = {"kind": purchase.kind, "discountPercent": purchase.discount_percent}
         return view
+
+
+# --- the answer ------------------------------------------------------------------------------
+
+
+class PurchaseOut(ApiOut):
+    kind: Literal["purchase", "renewal", "upgrade", "repeat"]
+    discount_percent: int
+
+
+class RenewalRiskOut(ApiOut):
+    competency_id: str
+    level: Level
+    state: Literal["notMet", "lapsing"]
+    last_day: date | Omitted = None
+
+
+class ProfileCompetencyOut(ApiOut):
+    competency_id: str
+    level: Level
+
+
+class MembershipOut(ApiOut):  # rules.membership_view; the service adds the purchase
+    """The partner's benefit pack, its renewal and the levels it could buy."""
+
+    partner_id: str
+    level: Literal["none", "silver", "gold"]
+    status: Literal["none", "active", "renewalOpen", "lapsed"] | Omitted = None
+    purchased_on: date | None
+    expires_on: date | None
+    renewal_closes_on: date | None = None
+    eligible_levels: list[Level]
+    renewal_at_risk: bool
+    purchase: PurchaseOut | Omitted = Field(default=None, description="In the answer to a purchase only")
+    renewal_risks: list[RenewalRiskOut] | Omitted = Field(
+        default=None, description="Why the renewal is at risk: per competency the subscription was bought for"
+    )
+    business_profile: list[ProfileCompetencyOut]

@@ -1,13 +1,15 @@
 """The add-users API's shapes: the request body, the answers (an import, the user list, a
-removal) and their JSON schemas for the OpenAPI document."""
+removal) as models, whose JSON schemas the OpenAPI document publishes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from shared.api_models import ApiOut, Omitted
 from shared.documents import ApiModel, ImportDoc, iso
 from shared.domain import provisioning as rules
 
@@ -67,62 +69,52 @@ def import_view(doc: ImportDoc, rows: Sequence[Mapping[str, Any]], *, log_availa
     }
 
 
-IMPORT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["importId", "partnerId", "state", "counts", "results"],
-    "properties": {
-        "importId": {"type": "string"},
-        "partnerId": {"type": "string"},
-        "state": {"type": "string", "enum": ["running", "completed", "failed"]},
-        "error": {"type": "string", "description": "Why the import failed as a whole (state failed)."},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "completedAt": {"type": ["string", "null"], "format": "date-time"},
-        "counts": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["pending", "created", "exists", "failed"],
-            "properties": {k: {"type": "integer", "minimum": 0} for k in ("pending", "created", "exists", "failed")},
-        },
-        "log": {"type": "string", "description": "The one-time log file; absent once it is gone (downloaded, erased or expired)"},
-        "logState": {"type": "string", "enum": ["available", "gone"]},
-        "results": {
-            "type": "array",
-            "description": "Per row; the 202 answer of a large import lists only rows already done (counts.pending has the rest)",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["row", "status"],
-                "properties": {
-                    "row": {"type": "integer"},
-                    "status": {"type": "string", "enum": ["pending", "created", "exists", "failed"]},
-                    "userPrincipalName": {"type": "string"},
-                    "userId": {"type": "string"},
-                    "error": {"type": "string"},
-                },
-            },
-        },
-    },
-}
+ImportRowStatus = Literal["pending", "created", "exists", "failed"]
 
-USERS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["users"],
-    "properties": {
-        "users": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["userId", "userPrincipalName", "displayName", "status", "msaLinked"],
-                "properties": {
-                    "userId": {"type": "string"},
-                    "userPrincipalName": {"type": "string"},
-                    "displayName": {"type": "string"},
-                    "email": {"type": ["string", "null"]},
-                    "status": {"type": "string", "enum": ["active", "departed"]},
-                    "msaLinked": {"type": "boolean"},
-                    "msaLinkedAt": {"type": ["string", "null"], "format": "date-time"},
-                },
-            },
-        }
-    },
-}
+
+class ImportCountsOut(ApiOut):
+    pending: int = Field(ge=0)
+    created: int = Field(ge=0)
+    exists: int = Field(ge=0)
+    failed: int = Field(ge=0)
+
+
+class ImportRowOut(ApiOut):
+    row: int
+    status: ImportRowStatus
+    user_principal_name: str | Omitted = None
+    user_id: str | Omitted = None
+    error: str | Omitted = None
+
+
+class ImportOut(ApiOut):  # import_view
+    """An import of employees and each row's outcome."""
+
+    import_id: str
+    partner_id: str
+    state: Literal["running", "completed", "failed"]
+    error: str | Omitted = Field(default=None, description="Why the import failed as a whole (state failed).")
+    created_at: datetime | Omitted = None
+    completed_at: datetime | None = None
+    counts: ImportCountsOut
+    log: str | Omitted = Field(default=None, description="The one-time log file; absent once it is gone (downloaded, erased or expired)")
+    log_state: Literal["available", "gone"] | Omitted = None
+    results: list[ImportRowOut] = Field(
+        description="Per row; the 202 answer of a large import lists only rows already done (counts.pending has the rest)"
+    )
+
+
+class UserOut(ApiOut):
+    user_id: str
+    user_principal_name: str
+    display_name: str
+    email: str | None = None
+    status: Literal["active", "departed"]
+    msa_linked: bool
+    msa_linked_at: datetime | None = None
+
+
+class UsersOut(ApiOut):
+    """The partner's employees, active first."""
+
+    users: list[UserOut]
