@@ -492,10 +492,6 @@ class MetricScore:
     contributors: frozenset[str] = frozenset()  # people (skilling) whose certifications count
     prerequisites: tuple[tuple[Prerequisite, int, int], ...] = ()  # (step, have, need)
 
-    @property
-    def prerequisites_met(self) -> bool:
-        return all(have >= need for _, have, need in self.prerequisites)
-
     def to_api(self) -> dict[str, Any]:
         m = self.metric
         out: dict[str, Any] = {
