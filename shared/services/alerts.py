@@ -15,11 +15,11 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import telemetry
-from shared.documents import StoredModel, iso, partner_pk, utc_now
+from shared.documents import AlertDoc, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
 from shared.domain.designations import ALERT_TYPES as DESIGNATION_ALERT_TYPES
 from shared.errors import Conflict, NotFound
@@ -31,75 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("competency.alerts")
 
-EVENT_SOURCE = "/competency-suite"
 NO_SINK = "no alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME)"
-
-
-class AlertDoc(StoredModel):
-    """An alert and its delivery state (partition ``partner:{id}``, id ``alert:{alertId}``)."""
-
-    doc_type = "alert"
-    alert_id: str
-    alert_type: str  # "type" is the document's own kind
-    partner_id: str
-    competency_id: str
-    level: str
-    title: str
-    detail: str
-    cause: str
-    raised_at: datetime
-    subject_user_id: str | None = None
-    expires_on: date | None = None
-    evaluated_at: str | None = None
-    delivery_state: str = "pending"  # pending | delivered | failed
-    attempts: int = 0
-    delivered_to: list[str] = []
-    last_error: str | None = None
-    next_attempt_at: datetime | None = None
-    delivered_at: datetime | None = None
-
-    @staticmethod
-    def doc_id(alert_id: str) -> str:
-        return f"alert:{alert_id}"
-
-    def to_api(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.alert_id,
-            "type": self.alert_type,
-            "partnerId": self.partner_id,
-            "competencyId": self.competency_id,
-            "level": self.level,
-            "title": self.title,
-            "detail": self.detail,
-            "cause": self.cause,
-            "raisedAt": iso(self.raised_at),
-            "delivery": {"state": self.delivery_state, "attempts": self.attempts},
-        }
-        if self.subject_user_id:
-            body["userId"] = self.subject_user_id
-        if self.expires_on:
-            body["expiresOn"] = self.expires_on.isoformat()
-        if self.last_error and self.delivery_state != "delivered":
-            body["delivery"]["lastError"] = self.last_error
-        if self.next_attempt_at and self.delivery_state != "delivered" and self.attempts:
-            body["delivery"]["nextAttemptAt"] = iso(self.next_attempt_at)
-        if self.delivered_at:
-            body["delivery"]["deliveredAt"] = iso(self.delivered_at)
-        return body
-
-    def cloud_event(self) -> dict[str, Any]:
-        data = self.to_api()
-        data.pop("delivery")
-        return {
-            "specversion": "1.0",
-            "id": self.alert_id,
-            "source": f"{EVENT_SOURCE}/partners/{self.partner_id}",
-            "type": self.alert_type,
-            "time": iso(self.raised_at),
-            "subject": self.partner_id,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
 
 
 class AlertService:

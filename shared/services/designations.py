@@ -13,11 +13,11 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
+from shared.documents import ApiModel, CustomerFactsDoc, DesignationMembershipDoc, EvaluationStampDoc, iso, partner_pk, utc_now
 from shared.domain import designations as pcs
 from shared.domain.alert_rules import Alert
 from shared.domain.evaluation import Achievement, Person
@@ -31,34 +31,6 @@ TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
 
 # --- stored documents ------------------------------------------------------------------------
-
-
-class CustomerFactsDoc(StoredModel):
-    """One month of customer facts of a partner (id ``customerFacts:{YYYY-MM}``); a newer feed
-    of the month replaces it whole, an older one is ignored."""
-
-    doc_type = "customerFacts"
-    month: str
-    produced_at: datetime
-    received_at: datetime
-    facts: list[dict[str, Any]]  # compact: t(enant), w(orkload), a(ssociation), r, s, u, m
-
-    @staticmethod
-    def doc_id(month: str) -> str:
-        return f"customerFacts:{month}"
-
-
-class DesignationMembershipDoc(StoredModel):
-    """The Solutions Partner membership (id ``designation-membership``): one anniversary shared
-    by every enrolled designation, and what happened when."""
-
-    doc_type = "designationMembership"
-    anniversary: date
-    designations: dict[str, date]  # designationId → enrolled on
-    renewed: dict[str, date] = {}  # designationId → its own anniversary while not renewed to the shared one
-    history: list[dict[str, Any]] = []
-
-    DOC_ID: ClassVar[str] = "designation-membership"
 
 
 # The latest designation result (id ``designations``), kept apart from the competencies'
