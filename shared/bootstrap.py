@@ -359,7 +359,11 @@ def designation_service(c: Container | None = None) -> DesignationService:
         from shared.services.designations import DesignationService
 
         return DesignationService(
-            c.store, load_designations(c.settings.catalog_dir), alert_window_days=c.settings.alert_window_days, clock=c.clock
+            c.store,
+            load_designations(c.settings.catalog_dir),
+            alert_window_days=c.settings.alert_window_days,
+            clock=c.clock,
+            nightly_schedule=c.settings.evaluation_schedule,
         )
 
     return (c or container()).service("designations", build)
@@ -377,6 +381,7 @@ def evaluation_service(c: Container | None = None) -> EvaluationService:
             clock=c.clock,
             alerts=alert_service(c),
             designations=designation_service(c),
+            nightly_schedule=c.settings.evaluation_schedule,
         )
 
     return (c or container()).service("evaluation", build)
@@ -391,6 +396,7 @@ def membership_service(c: Container | None = None) -> MembershipService:
             window_days=c.settings.alert_window_days,
             evaluate=lambda partner_id: evaluation_service(c).evaluate_partner(partner_id),
             clock=c.clock,
+            nightly_schedule=c.settings.evaluation_schedule,
         )
 
     return (c or container()).service("membership", build)

@@ -23,6 +23,7 @@ from shared.domain.alert_rules import Alert
 from shared.domain.evaluation import Achievement, Person
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ports import Document, DocumentsByType, DocumentStore, PreconditionFailedError, Stored, by_type
+from shared.schedules import NIGHTLY_EVALUATION, runs
 
 MAX_FACTS_PER_MONTH = 5000
 MAX_FACTS_BODY_BYTES = 2_000_000
@@ -219,11 +220,13 @@ class DesignationService:
         *,
         alert_window_days: int,
         clock: Callable[[], datetime] = utc_now,
+        nightly_schedule: str = NIGHTLY_EVALUATION,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._window = alert_window_days
         self._clock = clock
+        self._schedule = nightly_schedule
 
     @property
     def digest(self) -> str:
@@ -302,7 +305,7 @@ class DesignationService:
     def view(self, partner_id: str, designation_id: str | None = None) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), DESIGNATION_RESULT_ID)
         if stored is None:
-            raise NotFound("This partner's designations have not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+            raise NotFound(f"This partner's designations have not been evaluated yet; the nightly evaluation {runs(self._schedule)}.")
         view: dict[str, Any] = stored.body["view"]
         stamp = self._store.read(partner_pk(partner_id), EvaluationStampDoc.DOC_ID)
         if stamp is not None and stamp.body["evaluatedAt"] > view["evaluatedAt"]:

@@ -35,6 +35,7 @@ from shared.domain.catalog import LEVEL_RANK, Catalog
 from shared.errors import NotFound
 from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
+from shared.schedules import NIGHTLY_EVALUATION, runs
 from shared.services.designations import DesignationService
 from shared.services.msa_association import count_linked
 
@@ -192,6 +193,7 @@ class EvaluationService:
         clock: Callable[[], datetime] = utc_now,
         alerts: AlertOutbox | None = None,
         designations: DesignationService | None = None,
+        nightly_schedule: str = NIGHTLY_EVALUATION,
     ) -> None:
         self._designations = designations  # Solutions Partner designations, scored with the competencies
         self._store = store
@@ -200,6 +202,7 @@ class EvaluationService:
         self._window = alert_window_days
         self._clock = clock
         self._alerts = alerts
+        self._schedule = nightly_schedule
 
     # --- nightly fan-out ---------------------------------------------------------------------
 
@@ -380,7 +383,7 @@ class EvaluationService:
     def latest(self, partner_id: str) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), EvaluationDoc.DOC_ID)
         if stored is None:
-            raise NotFound("This partner has not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+            raise NotFound(f"This partner has not been evaluated yet; the nightly evaluation {runs(self._schedule)}.")
         evaluation: dict[str, Any] = stored.body["evaluation"]
         stamp = self._store.read(partner_pk(partner_id), EvaluationStampDoc.DOC_ID)
         if stamp is not None and stamp.body["evaluatedAt"] > evaluation["evaluatedAt"]:
