@@ -75,11 +75,16 @@ class Call:
     partner: dict[str, Any] | None
     correlation_id: str
 
+    # The SDK's HttpRequest leaves these properties unannotated; its abstract base types them
+    # ``Mapping[str, str]``, which is what they are.
+
     def path(self, name: str) -> str:
-        return self.req.route_params[name]
+        params: Mapping[str, str] = self.req.route_params
+        return params[name]
 
     def query(self, name: str) -> str | None:
-        return self.req.params.get(name)
+        params: Mapping[str, str] = self.req.params
+        return params.get(name)
 
     def query_date(self, name: str) -> date | None:
         """An optional ``YYYY-MM-DD`` query parameter; anything else is a 400 naming it."""
@@ -101,7 +106,8 @@ class Call:
         return str(self.partner["partnerId"])
 
     def header(self, name: str) -> str | None:
-        return self.req.headers.get(name)
+        headers: Mapping[str, str] = self.req.headers
+        return headers.get(name)
 
     def content_type(self) -> str:
         return (self.req.headers.get("content-type") or "").split(";")[0].strip().lower()

@@ -12,7 +12,9 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
+
+from pydantic import BaseModel
 
 from functions.http import OPERATIONS, Operation
 from shared.auth import Scope
@@ -47,12 +49,20 @@ _STATUS_TEXT = {
 }
 
 
-def _resolve(reference: str) -> Any:
+def _resolve(reference: str) -> dict[str, Any] | type[BaseModel]:
+    """``module:NAME``: a hand-written schema or a pydantic model."""
     module, _, attr = reference.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    target = getattr(importlib.import_module(module), attr)
+    if isinstance(target, dict) or (isinstance(target, type) and issubclass(target, BaseModel)):
+        return target
+    raise TypeError(f"{reference} is neither a JSON schema nor a pydantic model")
 
 
-def _closed(schema: Any) -> Any:
+@overload
+def _closed(schema: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def _closed(schema: object) -> object: ...
+def _closed(schema: object) -> object:
     """A hand-written schema with every object whose properties it lists closed
     (``additionalProperties: false``) unless it says otherwise: the shape is known."""
     if isinstance(schema, list):
@@ -66,7 +76,7 @@ def _closed(schema: Any) -> Any:
     return out
 
 
-def _schema(reference: str, components: dict[str, Any], *, mode: str) -> dict[str, Any]:
+def _schema(reference: str, components: dict[str, Any], *, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
     target = _resolve(reference)
     if isinstance(target, dict):
         return _closed(target)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from shared.settings import Settings, get_settings
 
@@ -75,7 +75,7 @@ class Container:
         self._clock = clock
         self._lock = threading.RLock()
         given = {"directory": directory, "msa-signin": msa_sign_in, "alert-sinks": alert_sinks}
-        self._built: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+        self._built: dict[str, object] = {name: value for name, value in given.items() if value is not None}
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -86,14 +86,15 @@ class Container:
         return self._clock
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
+        # One name, one builder: what is kept under a name is of the type its builder returns.
         try:
-            return self._built[name]
+            return cast(T, self._built[name])
         except KeyError:
             pass
         with self._lock:
             if name not in self._built:
                 self._built[name] = build()
-            return self._built[name]
+            return cast(T, self._built[name])
 
     # --- adapters -------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ evaluation reads a single partition (``partner_pk``) and uniqueness rules are po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -55,7 +56,7 @@ class StoredModel(BaseModel):
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Any:
+    def from_doc(cls, doc: Mapping[str, Any]) -> Self:
         return cls.model_validate(doc)
 
 
