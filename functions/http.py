@@ -276,7 +276,7 @@ def endpoint(
 
     def register(handler: Handler) -> Handler:
         # ``context`` is the host's invocation context (trace context); the local host omits it.
-        def run(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]
+        def run(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]  # the worker binds an exact func.Context
             return invoke(operation, handler, req, context)
 
         run.__name__ = name

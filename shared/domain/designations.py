@@ -653,11 +653,13 @@ def _assigned_track(designation: Designation, facts: _Facts, reference: int) -> 
     assert rule.workloads_at_least is not None and rule.revenue_above is not None
     assert rule.enterprise_track is not None and rule.otherwise_track is not None
 
+    above = rule.revenue_above
+
     def big(month: int) -> set[str]:
         revenue: dict[tuple[str, str], float] = defaultdict(float)
         for f in facts.matching(rule.from_, range(month, month + 1)):
             revenue[(f.tenant, f.workload)] += f.revenue_usd
-        return {workload for (_, workload), usd in revenue.items() if usd > rule.revenue_above}  # type: ignore[operator]
+        return {workload for (_, workload), usd in revenue.items() if usd > above}
 
     workloads = big(reference) & big(reference - 12)
     enterprise = len(workloads) >= rule.workloads_at_least
@@ -1067,7 +1069,7 @@ class EnrolmentRefused(Exception):
 
 def enrol(
     enrolment: Enrolment | None, designation_id: str, result_status: Status, qualified: date | None, on: date
-) -> tuple[Enrolment, str]:
+) -> tuple[Enrolment, Literal["enrolled", "renewed", "unchanged"]]:
     """Enrol (or renew) one designation. The first designation sets the anniversary (a year
     from enrolment); later ones share it. In the renewal window, a designation that qualified
     in its window renews: it moves to the next anniversary, which the others then share when

@@ -514,7 +514,7 @@ class DesignationService:
         out = EnrolmentOut(
             partner_id=partner_id,
             designation_id=designation_id,
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             anniversary=membership.anniversary,
             designations=dict(membership.designations),
             renewal_due=dict(membership.renewed),

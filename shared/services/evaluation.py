@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from shared import telemetry
 from shared.documents import (
@@ -343,7 +343,7 @@ class EvaluationService:
                 engine.Override(
                     override_id=o.override_id,
                     competency_id=o.competency_id,
-                    level=o.level,  # type: ignore[arg-type]
+                    level=cast(engine.LevelName, o.level),  # OverrideIn admits silver or gold only
                     path_id=o.path_id,
                     requirement_id=o.requirement_id,
                     reason=o.reason,
@@ -351,7 +351,7 @@ class EvaluationService:
                 )
                 for o in inputs.overrides
             ],
-            held=inputs.held_levels(on),  # type: ignore[arg-type]
+            held=cast(Mapping[str, engine.LevelName], inputs.held_levels(on)),  # "none" is left out: silver or gold
         )
         result = engine.evaluate(self._catalog, snapshot, on, evaluated_at=at, alert_window_days=self._window)
         stable_until = result.stable_until
