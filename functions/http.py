@@ -143,7 +143,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _depth(value: Any) -> int:
+def _depth(value: object) -> int:
     """How deeply arrays and objects nest (``[]`` is 1), without recursion."""
     deepest = 0
     stack = [(value, 1)]
@@ -180,7 +180,7 @@ def parse_json(body: bytes) -> Any:
     return data
 
 
-def parse_model(model: type[M], data: Any) -> M:
+def parse_model(model: type[M], data: object) -> M:
     """Validate a decoded body; every field error reported as RFC 9457 ``errors``."""
     from pydantic import ValidationError
 
@@ -289,7 +289,7 @@ def endpoint(
     return register
 
 
-def invoke(operation: Operation, handler: Handler, req: func.HttpRequest, context: Any = None) -> func.HttpResponse:
+def invoke(operation: Operation, handler: Handler, req: func.HttpRequest, context: func.Context | None = None) -> func.HttpResponse:
     """One trace span per request (continuing the host's trace, carrying the correlation id)."""
     from shared.telemetry import invocation
 

@@ -262,7 +262,7 @@ class AlertService:
         return [AlertDoc.from_doc(s.body).to_api() for s in docs]
 
 
-def dispatch_message(body: Any, alerts: AlertService) -> None:
+def dispatch_message(body: object, alerts: AlertService) -> None:
     """The dispatch queue trigger's work; a malformed message is dropped, not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("alertId"), str):
         raise InvalidMessage("a dispatch message names a partnerId and an alertId")

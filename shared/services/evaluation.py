@@ -533,7 +533,7 @@ HISTORY_SCHEMA: dict[str, Any] = {
 }
 
 
-def evaluate_message(body: Any, evaluation: EvaluationService) -> str:
+def evaluate_message(body: object, evaluation: EvaluationService) -> str:
     """The queue trigger's work; a malformed message is dropped (``InvalidMessage``), not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
         raise InvalidMessage("an evaluation message names a partnerId")
