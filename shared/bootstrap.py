@@ -16,11 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from shared.auth import TokenValidator
     from shared.domain.catalog import Catalog
     from shared.ports import AlertSink, Directory, DocumentStore, MessageQueue, MsaSignIn
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def azure_credential(client_id: str | None, *, managed_identity: bool = False) -> Any:
+def azure_credential(client_id: str | None, *, managed_identity: bool = False) -> TokenCredential:
     """The token credential of an identity-based connection.
 
     A client id names a user-assigned managed identity (``ManagedIdentityCredential``), as does

@@ -29,7 +29,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -1106,7 +1106,9 @@ TYPE_CERTIFICATION_EXPIRING = "designation.certification.expiring"
 ALERT_TYPES = (TYPE_SCORE_BELOW, TYPE_METRIC_ZERO, TYPE_CERTIFICATION_EXPIRING)
 
 
-def designation_alerts(*, partner_id: str, previous: Mapping[str, Any] | None, current: Mapping[str, Any], raised_at: Any) -> list[Alert]:
+def designation_alerts(
+    *, partner_id: str, previous: Mapping[str, Any] | None, current: Mapping[str, Any], raised_at: datetime
+) -> list[Alert]:
     """Alerts for the change between two designation evaluations (API shape): a score that
     falls below 70, a metric that falls to zero, and certifications the score depends on
     that lapse within the alert window. Ids derive from what an alert is about, so the same

@@ -27,7 +27,7 @@ from shared.ports import AlertSink, ConflictError, Document, DocumentStore, Inva
 from shared.queues import DISPATCH_ALERTS
 
 if TYPE_CHECKING:
-    from shared.services.evaluation import Change, PartnerInputs
+    from shared.services.evaluation import Change, Mirror, PartnerInputs
 
 log = logging.getLogger("competency.alerts")
 
@@ -272,7 +272,7 @@ def dispatch_message(body: object, alerts: AlertService) -> None:
 def alert_facts(inputs: PartnerInputs) -> dict[str, PersonFacts]:
     """Why each person of the partner may have stopped counting."""
     linked = inputs.linked_msa_by_user()
-    mirrors_by_user: dict[str, list[Any]] = {}
+    mirrors_by_user: dict[str, list[Mirror]] = {}
     for mirror in inputs.mirrors:
         mirrors_by_user.setdefault(mirror.user_id, []).append(mirror)
     facts = {}
