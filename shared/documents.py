@@ -272,6 +272,7 @@ class EvaluationStampDoc(StoredModel):
     fingerprint: str | None = None
     stable_until: str | None = None
     achieved: dict[str, str] | None = None  # competencyId → level, of the latest evaluation
+    designations: dict[str, str] | None = None  # the designations' result: fingerprint, stable day, when computed
 
     DOC_ID: ClassVar[str] = "evaluation-stamp"
 

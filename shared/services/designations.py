@@ -144,8 +144,12 @@ class DesignationsPart:
     history: dict[str, Any]  # stored monthly history
     stable_until: date
     fingerprint: str
-    reused: bool = False
     alerts: list[Alert] = field(default_factory=list)  # raised by this change, stored with it
+
+    def record(self) -> dict[str, str]:
+        """What the evaluation's stamp keeps to know, on a later night, that the same inputs
+        give this same result (``DesignationService.reusable``) without reading it."""
+        return {"fingerprint": self.fingerprint, "stableUntil": self.stable_until.isoformat(), "evaluatedAt": self.view["evaluatedAt"]}
 
 
 def _facts(documents: DocumentsByType, oldest: int) -> list[pcs.CustomerFact]:
@@ -250,12 +254,12 @@ class DesignationService:
             history=_history(latest.get("history")),
         )
 
-    def _fingerprint(self, documents: DocumentsByType) -> str:
+    def fingerprint(self, documents: DocumentsByType) -> str:
         """Changes when an input of the designations is written: people, MSA links, designation
         certifications, customer facts, the membership; or the catalog or the window."""
         codes = self._catalog.codes
         parts = sorted(
-            f"{d.body.get('id')}:{d.etag}"
+            d.etag  # unique to one version of one document
             for kind in _FINGERPRINTED
             for d in documents.get(kind, ())
             if kind != "achievement" or d.body.get("code") in codes
@@ -263,41 +267,44 @@ class DesignationService:
         parts.append(f"{self.digest}:window:{self._window}")
         return hashlib.sha1("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
+    @staticmethod
+    def reusable(record: Mapping[str, str] | None, fingerprint: str, on: date) -> date | None:
+        """The stored result's stable day when it is still the result (none of the
+        designations' inputs changed and no date that matters was crossed: the result is the
+        same), else None. ``record``: what ``DesignationsPart.record`` kept."""
+        if not record or record.get("fingerprint") != fingerprint:
+            return None
+        stable_until = date.fromisoformat(record["stableUntil"])
+        return stable_until if date.fromisoformat(record["evaluatedAt"][:10]) <= on < stable_until else None
+
     def evaluate(
-        self, partner_id: str, people: Sequence[Person], achievements: Sequence[Achievement], documents: DocumentsByType, at: datetime
+        self,
+        partner_id: str,
+        people: Sequence[Person],
+        achievements: Sequence[Achievement],
+        documents: DocumentsByType,
+        at: datetime,
+        fingerprint: str,
     ) -> DesignationsPart:
-        """Score every designation, raise the alerts for the change (stored before the
-        evaluation that raised them: the outbox), and answer what the evaluation stores.
-        When none of the designations' inputs changed and no date that matters was crossed
-        (a competency input changed), the stored result is reused: it is the same."""
+        """Score every designation and raise the alerts for the change since the stored result
+        (in ``documents``); the evaluation stores both with its own (the outbox)."""
         on = at.date()
-        latest = _latest(documents)
-        fingerprint = self._fingerprint(documents)
-        stored = latest.get("view")
-        if stored is not None and latest.get("fingerprint") == fingerprint:
-            stable_until = date.fromisoformat(latest.get("stableUntil") or "0001-01-01")
-            if date.fromisoformat(stored["evaluatedAt"][:10]) <= on < stable_until:
-                return DesignationsPart(_rolled(stored, at), latest["history"], stable_until, fingerprint, reused=True)
         result = pcs.evaluate_designations(
             self._catalog, self.snapshot(partner_id, people, achievements, documents, on), on, alert_window_days=self._window
         )
         view = {**result.to_api(), "evaluatedAt": iso(at)}
-        alerts = pcs.designation_alerts(partner_id=partner_id, previous=stored, current=view, raised_at=at)
+        alerts = pcs.designation_alerts(partner_id=partner_id, previous=_latest(documents).get("view"), current=view, raised_at=at)
         return DesignationsPart(view, _history_doc(result.history), result.stable_until, fingerprint, alerts=alerts)
 
     @staticmethod
-    def document(part: DesignationsPart) -> Document | None:
-        """What to store of a re-computed result (a reused one is stored already)."""
-        if part.reused:
-            return None
+    def document(part: DesignationsPart) -> Document:
+        """The stored result."""
         return {
             "id": DESIGNATION_RESULT_ID,
             "type": DESIGNATION_RESULT_TYPE,
             "schemaVersion": 1,
             "view": part.view,
             "history": part.history,
-            "fingerprint": part.fingerprint,
-            "stableUntil": part.stable_until.isoformat(),
         }
 
     # --- reading -------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from shared.errors import NotFound
 from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
 from shared.schedules import NIGHTLY_EVALUATION, runs
-from shared.services.designations import DesignationService
+from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
 from shared.services.msa_association import count_linked
 
 log = logging.getLogger("competency.evaluation")
@@ -219,9 +219,9 @@ class EvaluationService:
         return PartnerInputs.from_documents(partner_id, documents)
 
     def _fingerprint(self, inputs: list[str], held: Mapping[str, str]) -> str:
-        """Changes whenever any input document is written (``inputs``: their ids and ETags),
-        the catalog or the window, or the held levels (an input: the levels the latest
-        evaluation achieved)."""
+        """Changes whenever an input document is written, created or deleted (``inputs``: their
+        ETags, each unique to one version of one document), the catalog or the window, or the
+        held levels (an input: the levels the latest evaluation achieved)."""
         parts = sorted(inputs)
         parts.append(f"catalog:{self._catalog.catalog_version}:{self._catalog.digest}:window:{self._window}:held:{sorted(held.items())}")
         if self._designations is not None:
@@ -254,7 +254,7 @@ class EvaluationService:
         if run_key and stamp is not None and stamp.get("sourceMessageId") == run_key:
             return "redelivered", None
         # The fingerprint's parts: every input document's id and ETag.
-        inputs_seen = [f"{d.body.get('id')}:{d.etag}" for kind in EVALUATION_INPUT_TYPES for d in documents.get(kind, ())]
+        inputs_seen = [d.etag for kind in EVALUATION_INPUT_TYPES for d in documents.get(kind, ())]
         at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
         on = at.date()
         subscription_doc = next((SubscriptionDoc.from_doc(d.body) for d in documents.get(SubscriptionDoc.doc_type, ())), None)
@@ -270,8 +270,15 @@ class EvaluationService:
                 self._store.upsert(pk, {**stamp, "evaluatedAt": iso(at), "sourceMessageId": run_key})
                 telemetry.count("competency.partners.evaluated", outcome="unchanged")
                 return "unchanged", None
-        if stamp is not None:  # computed before: what it found, for the changes and the history
-            documents |= by_type(self._store.query(pk, types=list(EVALUATION_OUTPUT_TYPES)))
+        # What it found last time, for the changes and the history: the evaluation, and the
+        # designations' result unless the stamp shows it is still the result.
+        designations_fingerprint, designations_reused = "", None
+        if self._designations is not None:
+            designations_fingerprint = self._designations.fingerprint(documents)
+            designations_reused = self._designations.reusable((stamp or {}).get("designations"), designations_fingerprint, on)
+        if stamp is not None:
+            outputs = [t for t in EVALUATION_OUTPUT_TYPES if t != DESIGNATION_RESULT_TYPE or designations_reused is None]
+            documents |= by_type(self._store.query(pk, types=outputs))
         inputs = PartnerInputs.from_documents(partner_id, documents)
         evaluation, stable_until = self.compute(inputs, at)
         achieved = engine.achieved_levels(evaluation)
@@ -289,12 +296,15 @@ class EvaluationService:
             reminders = membership_rules.due_reminders(subscription, on)
             alerts += self._alerts.rules(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
         writes: list[Document] = []
-        if self._designations is not None:  # the designations' score, alerts and history
-            designations = self._designations.evaluate(partner_id, inputs.people(), inputs.achievements, documents, at)
-            alerts += designations.alerts
-            if (designations_doc := self._designations.document(designations)) is not None:
-                writes.append(designations_doc)
-            stable_until = min(stable_until, designations.stable_until)
+        designations_record = (stamp or {}).get("designations")
+        if designations_reused is not None:
+            stable_until = min(stable_until, designations_reused)
+        elif self._designations is not None:  # the designations' score, alerts and history
+            part = self._designations.evaluate(partner_id, inputs.people(), inputs.achievements, documents, at, designations_fingerprint)
+            alerts += part.alerts
+            writes.append(self._designations.document(part))
+            stable_until = min(stable_until, part.stable_until)
+            designations_record = part.record()
         summary = _summary(evaluation)
         if previous is None or _summary(previous) != summary:
             # History keeps every change of level, risk or value (not a copy per night).
@@ -311,6 +321,7 @@ class EvaluationService:
                 fingerprint=fingerprint,
                 stable_until=stable_until.isoformat(),
                 achieved=achieved,
+                designations=designations_record if self._designations is not None else None,
             ).to_doc()
         )
         # The outbox: the alerts and the evaluation that raised them in one transaction, with
