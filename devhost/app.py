@@ -15,10 +15,11 @@ from typing import Any
 
 from devhost.entra import API_CLIENT_ID, EntraStandIn, TokenIssuer, issuer_template, issuer_v1_template, jwks_url
 from devhost.standin import Request, Response, make_server, serve_in_thread
+from shared.schedules import NIGHTLY_EVALUATION
 
 ROOT = Path(__file__).resolve().parent.parent
 MSA_CLIENT_ID = "00000000-0000-0000-0000-00000000c1d0"
-LOCAL_EVALUATION_SCHEDULE = "0 0 2 * * *"
+LOCAL_EVALUATION_SCHEDULE = NIGHTLY_EVALUATION
 
 
 class LocalHost:

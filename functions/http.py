@@ -75,11 +75,16 @@ class Call:
     partner: dict[str, Any] | None
     correlation_id: str
 
+    # The SDK's HttpRequest leaves these properties unannotated; its abstract base types them
+    # ``Mapping[str, str]``, which is what they are.
+
     def path(self, name: str) -> str:
-        return self.req.route_params[name]
+        params: Mapping[str, str] = self.req.route_params
+        return params[name]
 
     def query(self, name: str) -> str | None:
-        return self.req.params.get(name)
+        params: Mapping[str, str] = self.req.params
+        return params.get(name)
 
     def query_date(self, name: str) -> date | None:
         """An optional ``YYYY-MM-DD`` query parameter; anything else is a 400 naming it."""
@@ -101,7 +106,8 @@ class Call:
         return str(self.partner["partnerId"])
 
     def header(self, name: str) -> str | None:
-        return self.req.headers.get(name)
+        headers: Mapping[str, str] = self.req.headers
+        return headers.get(name)
 
     def content_type(self) -> str:
         return (self.req.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -137,7 +143,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _depth(value: Any) -> int:
+def _depth(value: object) -> int:
     """How deeply arrays and objects nest (``[]`` is 1), without recursion."""
     deepest = 0
     stack = [(value, 1)]
@@ -174,7 +180,7 @@ def parse_json(body: bytes) -> Any:
     return data
 
 
-def parse_model(model: type[M], data: Any) -> M:
+def parse_model(model: type[M], data: object) -> M:
     """Validate a decoded body; every field error reported as RFC 9457 ``errors``."""
     from pydantic import ValidationError
 
@@ -270,7 +276,7 @@ def endpoint(
 
     def register(handler: Handler) -> Handler:
         # ``context`` is the host's invocation context (trace context); the local host omits it.
-        def run(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]
+        def run(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]  # the worker binds an exact func.Context
             return invoke(operation, handler, req, context)
 
         run.__name__ = name
@@ -283,7 +289,7 @@ def endpoint(
     return register
 
 
-def invoke(operation: Operation, handler: Handler, req: func.HttpRequest, context: Any = None) -> func.HttpResponse:
+def invoke(operation: Operation, handler: Handler, req: func.HttpRequest, context: func.Context | None = None) -> func.HttpResponse:
     """One trace span per request (continuing the host's trace, carrying the correlation id)."""
     from shared.telemetry import invocation
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import azure.functions as func
 
@@ -20,7 +19,7 @@ log = logging.getLogger("competency.messages")
 MAX_DEQUEUE_COUNT = 5  # host.json extensions.queues.maxDequeueCount
 
 
-def run_message(queue: str, msg: func.QueueMessage, work: Callable[[Any], object], context: Any = None) -> None:
+def run_message(queue: str, msg: func.QueueMessage, work: Callable[[object], object], context: func.Context | None = None) -> None:
     """Run ``work`` on the message's body in the message's own span, continuing the host's
     trace (``context`` is the host's invocation context; the local host passes none)."""
     from shared.telemetry import queue_message
@@ -29,7 +28,7 @@ def run_message(queue: str, msg: func.QueueMessage, work: Callable[[Any], object
         _run(queue, msg, work)
 
 
-def _run(queue: str, msg: func.QueueMessage, work: Callable[[Any], object]) -> None:
+def _run(queue: str, msg: func.QueueMessage, work: Callable[[object], object]) -> None:
     identity = f"queue={queue} id={msg.id} dequeueCount={msg.dequeue_count}"
     try:
         body = msg.get_json()

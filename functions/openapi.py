@@ -13,7 +13,9 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from functions.http import OPERATIONS, Operation
 from shared.auth import Scope
@@ -48,12 +50,16 @@ _STATUS_TEXT = {
 }
 
 
-def _resolve(reference: str) -> Any:
+def _resolve(reference: str) -> dict[str, Any] | type[BaseModel]:
+    """``module:NAME``: a hand-written schema or a pydantic model."""
     module, _, attr = reference.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    target = getattr(importlib.import_module(module), attr)
+    if isinstance(target, dict) or (isinstance(target, type) and issubclass(target, BaseModel)):
+        return target
+    raise TypeError(f"{reference} is neither a JSON schema nor a pydantic model")
 
 
-def _schema(reference: str, components: dict[str, Any], *, mode: str) -> dict[str, Any]:
+def _schema(reference: str, components: dict[str, Any], *, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
     """A body's schema: a pydantic model's, by alias, with its nested models (``$defs``) in
     ``components/schemas``; or a literal one (``functions/schemas.py``: no JSON object of ours)."""
     target = _resolve(reference)

@@ -15,7 +15,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jwt import PyJWKClient
 
 from shared.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
@@ -65,10 +68,10 @@ class TokenValidator:
             raise ValueError("a client id or an App ID URI is required")
         self._program_tenant_id = program_tenant_id
         self._jwks_lifetime = jwks_lifetime
-        self._jwks_client: Any = None
+        self._jwks_client: PyJWKClient | None = None
         self._lock = threading.Lock()
 
-    def _keys(self) -> Any:
+    def _keys(self) -> PyJWKClient:
         if self._jwks_client is None:
             with self._lock:
                 if self._jwks_client is None:

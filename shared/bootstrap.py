@@ -16,11 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from shared.auth import TokenValidator
     from shared.domain.catalog import Catalog
     from shared.ports import AlertSink, Directory, DocumentStore, MessageQueue, MsaSignIn
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def azure_credential(client_id: str | None, *, managed_identity: bool = False) -> Any:
+def azure_credential(client_id: str | None, *, managed_identity: bool = False) -> TokenCredential:
     """The token credential of an identity-based connection.
 
     A client id names a user-assigned managed identity (``ManagedIdentityCredential``), as does
@@ -75,7 +77,7 @@ class Container:
         self._clock = clock
         self._lock = threading.RLock()
         given = {"directory": directory, "msa-signin": msa_sign_in, "alert-sinks": alert_sinks}
-        self._built: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+        self._built: dict[str, object] = {name: value for name, value in given.items() if value is not None}
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -86,14 +88,15 @@ class Container:
         return self._clock
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
+        # One name, one builder: what is kept under a name is of the type its builder returns.
         try:
-            return self._built[name]
+            return cast(T, self._built[name])
         except KeyError:
             pass
         with self._lock:
             if name not in self._built:
                 self._built[name] = build()
-            return self._built[name]
+            return cast(T, self._built[name])
 
     # --- adapters -------------------------------------------------------------------------
 
@@ -359,7 +362,11 @@ def designation_service(c: Container | None = None) -> DesignationService:
         from shared.services.designations import DesignationService
 
         return DesignationService(
-            c.store, load_designations(c.settings.catalog_dir), alert_window_days=c.settings.alert_window_days, clock=c.clock
+            c.store,
+            load_designations(c.settings.catalog_dir),
+            alert_window_days=c.settings.alert_window_days,
+            clock=c.clock,
+            nightly_schedule=c.settings.evaluation_schedule,
         )
 
     return (c or container()).service("designations", build)
@@ -377,6 +384,7 @@ def evaluation_service(c: Container | None = None) -> EvaluationService:
             clock=c.clock,
             alerts=alert_service(c),
             designations=designation_service(c),
+            nightly_schedule=c.settings.evaluation_schedule,
         )
 
     return (c or container()).service("evaluation", build)
@@ -391,6 +399,7 @@ def membership_service(c: Container | None = None) -> MembershipService:
             window_days=c.settings.alert_window_days,
             evaluate=lambda partner_id: evaluation_service(c).evaluate_partner(partner_id),
             clock=c.clock,
+            nightly_schedule=c.settings.evaluation_schedule,
         )
 
     return (c or container()).service("membership", build)

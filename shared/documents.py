@@ -5,8 +5,9 @@ evaluation reads a single partition (``partner_pk``) and uniqueness rules are po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -55,7 +56,7 @@ class StoredModel(BaseModel):
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Any:
+    def from_doc(cls, doc: Mapping[str, Any]) -> Self:
         return cls.model_validate(doc)
 
 
@@ -409,3 +410,107 @@ class SignInFlowDoc(StoredModel):
     created_at: datetime
     expires_at: datetime
     ttl: int = -1
+
+
+# --- alerts (shared.services.alerts) ----------------------------------------------------------
+
+# The CloudEvents ``source`` of the alerts the sinks receive (``{EVENT_SOURCE}/partners/{partnerId}``).
+EVENT_SOURCE = "/competency-suite"
+
+
+class AlertDoc(StoredModel):
+    """An alert and its delivery state (partition ``partner:{id}``, id ``alert:{alertId}``)."""
+
+    doc_type = "alert"
+    alert_id: str
+    alert_type: str  # "type" is the document's own kind
+    partner_id: str
+    competency_id: str
+    level: str
+    title: str
+    detail: str
+    cause: str
+    raised_at: datetime
+    subject_user_id: str | None = None
+    expires_on: date | None = None
+    evaluated_at: str | None = None
+    delivery_state: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    delivered_to: list[str] = []
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+    @staticmethod
+    def doc_id(alert_id: str) -> str:
+        return f"alert:{alert_id}"
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.alert_id,
+            "type": self.alert_type,
+            "partnerId": self.partner_id,
+            "competencyId": self.competency_id,
+            "level": self.level,
+            "title": self.title,
+            "detail": self.detail,
+            "cause": self.cause,
+            "raisedAt": iso(self.raised_at),
+            "delivery": {"state": self.delivery_state, "attempts": self.attempts},
+        }
+        if self.subject_user_id:
+            body["userId"] = self.subject_user_id
+        if self.expires_on:
+            body["expiresOn"] = self.expires_on.isoformat()
+        if self.last_error and self.delivery_state != "delivered":
+            body["delivery"]["lastError"] = self.last_error
+        if self.next_attempt_at and self.delivery_state != "delivered" and self.attempts:
+            body["delivery"]["nextAttemptAt"] = iso(self.next_attempt_at)
+        if self.delivered_at:
+            body["delivery"]["deliveredAt"] = iso(self.delivered_at)
+        return body
+
+    def cloud_event(self) -> dict[str, Any]:
+        data = self.to_api()
+        data.pop("delivery")
+        return {
+            "specversion": "1.0",
+            "id": self.alert_id,
+            "source": f"{EVENT_SOURCE}/partners/{self.partner_id}",
+            "type": self.alert_type,
+            "time": iso(self.raised_at),
+            "subject": self.partner_id,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+
+
+# --- Solutions Partner designations (shared.services.designations) ------------------------------
+
+
+class CustomerFactsDoc(StoredModel):
+    """One month of customer facts of a partner (id ``customerFacts:{YYYY-MM}``); a newer feed
+    of the month replaces it whole, an older one is ignored."""
+
+    doc_type = "customerFacts"
+    month: str
+    produced_at: datetime
+    received_at: datetime
+    facts: list[dict[str, Any]]  # compact: t(enant), w(orkload), a(ssociation), r, s, u, m
+
+    @staticmethod
+    def doc_id(month: str) -> str:
+        return f"customerFacts:{month}"
+
+
+class DesignationMembershipDoc(StoredModel):
+    """The Solutions Partner membership (id ``designation-membership``): one anniversary shared
+    by every enrolled designation, and what happened when."""
+
+    doc_type = "designationMembership"
+    anniversary: date
+    designations: dict[str, date]  # designationId → enrolled on
+    renewed: dict[str, date] = {}  # designationId → its own anniversary while not renewed to the shared one
+    history: list[dict[str, Any]] = []
+
+    DOC_ID: ClassVar[str] = "designation-membership"

@@ -10,14 +10,13 @@ import contextvars
 import logging
 import re
 import uuid
-from typing import Any
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 
 MAX_PROVIDER_TEXT = 200  # characters of an outside provider's own text kept in a log line or message
 
 
-def provider_text(value: Any) -> str:
+def provider_text(value: object) -> str:
     """An outside provider's text (an error code, a description) for a log line or a message:
     one line, bounded, no markup."""
     text = " ".join(str(value or "").split())

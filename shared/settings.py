@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, HttpUrl, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.schedules import NIGHTLY_EVALUATION
+
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 AZURE_MARKERS = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME")  # set by App Service / Functions in Azure
@@ -136,7 +138,7 @@ class Settings(BaseSettings):
     )
 
     # Nightly evaluation.
-    evaluation_schedule: str = Field(default="0 0 2 * * *", description="NCRONTAB, UTC.")
+    evaluation_schedule: str = Field(default=NIGHTLY_EVALUATION, description="NCRONTAB, UTC.")
     alert_window_days: int = Field(default=60, ge=1, le=365, description="Warn this many days before a held level lapses.")
 
     # Catalog (a folder of JSON files); the shipped one by default.

@@ -19,12 +19,22 @@ import contextlib
 import functools
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from shared.logs import correlation_id, new_correlation_id
 
 if TYPE_CHECKING:
+    import azure.functions as func
+    from opentelemetry.context import Context
+    from opentelemetry.metrics import Counter, MeterProvider
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+
     from shared.settings import Settings
+
+T = TypeVar("T")
+
+# A span attribute's value: the scalars the suite records (never a sequence).
+Attribute = str | bool | int | float
 
 log = logging.getLogger("competency.telemetry")
 
@@ -44,9 +54,18 @@ METRICS: dict[str, tuple[str, str]] = {
     "competency.queue.poison": ("Queue messages that failed their last delivery (poisoned)", "{message}"),
 }
 
-_counters: dict[str, Any] = {}
+_counters: dict[str, Counter] = {}
 _configured = False
-_providers: dict[str, Any] = {}  # explicit providers (tests' in-memory exporters); else the global ones
+
+
+class _Providers:
+    """Explicit providers (tests' in-memory exporters); None: the global ones."""
+
+    tracer: TracerProvider | None = None
+    meter: MeterProvider | None = None
+
+
+_providers = _Providers()
 
 
 def configure_telemetry(settings: Settings) -> bool:
@@ -65,17 +84,16 @@ def configure_telemetry(settings: Settings) -> bool:
     return True
 
 
-def use_providers(tracer_provider: Any = None, meter_provider: Any = None) -> None:
+def use_providers(tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None) -> None:
     """Send the suite's spans and metrics to these providers (None: back to the global ones)."""
-    _providers.clear()
-    _providers.update({k: v for k, v in (("tracer", tracer_provider), ("meter", meter_provider)) if v is not None})
+    _providers.tracer, _providers.meter = tracer_provider, meter_provider
     _counters.clear()
 
 
-def _tracer() -> Any:
+def _tracer() -> Tracer:
     from opentelemetry import trace
 
-    return trace.get_tracer(NAME, tracer_provider=_providers.get("tracer"))
+    return trace.get_tracer(NAME, tracer_provider=_providers.tracer)
 
 
 def count(name: str, value: int = 1, **attributes: str) -> None:
@@ -87,23 +105,23 @@ def count(name: str, value: int = 1, **attributes: str) -> None:
         from opentelemetry import metrics
 
         description, unit = METRICS[name]
-        counter = metrics.get_meter(NAME, meter_provider=_providers.get("meter")).create_counter(name, unit=unit, description=description)
+        counter = metrics.get_meter(NAME, meter_provider=_providers.meter).create_counter(name, unit=unit, description=description)
         _counters[name] = counter
     counter.add(value, attributes)
 
 
 @contextlib.contextmanager
-def span(name: str, **attributes: Any) -> Iterator[Any]:
+def span(name: str, **attributes: object) -> Iterator[Span]:
     """A child span of the current invocation; an exception marks it failed and propagates."""
     with _tracer().start_as_current_span(name, attributes=_clean(attributes)) as current:
         yield current
 
 
-def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(attributes: Mapping[str, object]) -> dict[str, Attribute]:
     return {k: v for k, v in attributes.items() if v is not None and isinstance(v, str | bool | int | float)}
 
 
-def _parent_context(trace_context: Any, headers: Mapping[str, str] | None) -> Any:
+def _parent_context(trace_context: object, headers: Mapping[str, str] | None) -> Context | None:
     """The host's trace context: the current span when the worker set one, else the invocation
     context's ``traceparent``, else the request's ``traceparent`` header."""
     from opentelemetry import trace
@@ -131,11 +149,11 @@ def invocation(
     name: str,
     *,
     kind: str,
-    context: Any = None,
+    context: func.Context | None = None,
     headers: Mapping[str, str] | None = None,
     cid: str | None = None,
-    attributes: Mapping[str, Any] | None = None,
-) -> Iterator[Any]:
+    attributes: Mapping[str, object] | None = None,
+) -> Iterator[Span]:
     """The span of one function invocation (kind: "server" for HTTP, "consumer" for a queue
     message, "internal" for a timer), with the correlation id set for its logs and on the span."""
     from opentelemetry.trace import SpanKind
@@ -154,32 +172,43 @@ def invocation(
         correlation_id.reset(token)
 
 
-def traced(target: Any, component: str, **attributes: Any) -> Any:
+def traced(target: T, component: str, **attributes: object) -> T:
     """``target`` with a span around each public method call (``{component}.{method}``)."""
-    return _Traced(target, component, _clean(attributes))
+    # A proxy: every attribute is the target's (its methods wrapped), so it is used as one.
+    return cast(T, _Traced(target, component, _clean(attributes)))
 
 
 class _Traced:
-    def __init__(self, target: Any, component: str, attributes: dict[str, Any]) -> None:
+    def __init__(self, target: object, component: str, attributes: dict[str, Attribute]) -> None:
         self._target = target
         self._component = component
         self._attributes = attributes
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # whatever the target's attribute is
         value = getattr(self._target, name)
         if name.startswith("_") or not callable(value) or name == "close":
             return value
 
         @functools.wraps(value)
-        def call(*args: Any, **kwargs: Any) -> Any:
+        def call(*args: object, **kwargs: object) -> object:
             with span(f"{self._component}.{name}", **self._attributes):
                 return value(*args, **kwargs)
 
         return call
 
 
+class Delivery(Protocol):
+    """What the span of a queue message reads of it (``func.QueueMessage``)."""
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def dequeue_count(self) -> int | None: ...
+
+
 @contextlib.contextmanager
-def queue_message(queue: str, msg: Any, context: Any = None, *, max_dequeue_count: int = 5) -> Iterator[Any]:
+def queue_message(queue: str, msg: Delivery, context: func.Context | None = None, *, max_dequeue_count: int = 5) -> Iterator[Span]:
     """The span of one queue message, continuing the host's trace; the poison counter when its
     last delivery fails (host.json ``maxDequeueCount``: the host then moves it to ``-poison``)."""
     attributes = {"messaging.system": "azure_queue", "messaging.destination.name": queue, "messaging.message.id": getattr(msg, "id", None)}
@@ -192,6 +221,6 @@ def queue_message(queue: str, msg: Any, context: Any = None, *, max_dequeue_coun
             raise
 
 
-def timer_run(name: str, context: Any = None) -> contextlib.AbstractContextManager[Any]:
+def timer_run(name: str, context: func.Context | None = None) -> contextlib.AbstractContextManager[Span]:
     """The span of one timer run."""
     return invocation(name, kind="internal", context=context, attributes={"faas.trigger": "timer"})

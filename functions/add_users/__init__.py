@@ -126,7 +126,7 @@ def remove_user(call: Call) -> func.HttpResponse:
 
 @bp.function_name("import_users")
 @bp.queue_trigger(arg_name="msg", queue_name=IMPORT_USERS, connection="AzureWebJobsStorage")
-def import_users(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
+def import_users(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     """Large imports continue here; a redelivered message resumes the same plan."""
     from functions.messages import run_message
     from shared.bootstrap import partner_service, users_service
@@ -137,7 +137,7 @@ def import_users(msg: func.QueueMessage, context: func.Context = None) -> None: 
 
 @bp.function_name("sweep_import_logs")
 @bp.timer_trigger(schedule=IMPORT_LOG_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=True)
-def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
+def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     """Erase the passwords of log files past their expiry, downloaded or not."""
     from shared.bootstrap import users_service
     from shared.telemetry import timer_run
@@ -148,7 +148,7 @@ def sweep_import_logs(timer: func.TimerRequest, context: func.Context = None) ->
 
 @bp.function_name("resume_imports")
 @bp.timer_trigger(schedule=STALLED_IMPORT_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
-def resume_imports(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
+def resume_imports(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     """Running imports that made no progress for IMPORT_STALL_SECONDS continue again
     (their queue message was never sent, or was lost)."""
     from shared.bootstrap import users_service

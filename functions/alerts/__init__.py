@@ -14,7 +14,7 @@ bp = func.Blueprint()
 
 @bp.function_name("dispatch_alert")
 @bp.queue_trigger(arg_name="msg", queue_name=DISPATCH_ALERTS, connection="AzureWebJobsStorage")
-def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
+def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     from functions.messages import run_message
     from shared.bootstrap import alert_service
     from shared.services.alerts import dispatch_message
@@ -24,7 +24,7 @@ def dispatch_alert(msg: func.QueueMessage, context: func.Context = None) -> None
 
 @bp.function_name("sweep_alerts")
 @bp.timer_trigger(schedule=ALERT_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
-def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
+def sweep_alerts(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     """Pending alerts whose dispatch message was lost, and failed alerts due for their slow
     retry, are dispatched again."""
     from shared.bootstrap import alert_service

@@ -219,7 +219,7 @@ def complete_msa_link(call: Call) -> func.HttpResponse:
 
 @bp.function_name("sweep_signin_flows")
 @bp.timer_trigger(schedule=SIGNIN_FLOW_SWEEP, arg_name="timer", run_on_startup=False, use_monitor=False)
-def sweep_signin_flows(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
+def sweep_signin_flows(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     """Delete sign-ins started but never finished: their PKCE verifier must not linger."""
     from shared.bootstrap import msa_link_service
     from shared.telemetry import timer_run

@@ -14,7 +14,7 @@ bp = func.Blueprint()
 
 @bp.function_name("nightly_evaluation")
 @bp.timer_trigger(schedule="%EVALUATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
-def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]
+def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     """Enqueue one message per partner and nothing else: scale-out is the queue's."""
     from shared.bootstrap import evaluation_service, partner_service
     from shared.telemetry import timer_run
@@ -25,7 +25,7 @@ def nightly_evaluation(timer: func.TimerRequest, context: func.Context = None) -
 
 @bp.function_name("evaluate_partner")
 @bp.queue_trigger(arg_name="msg", queue_name=EVALUATE_PARTNER, connection="AzureWebJobsStorage")
-def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]
+def evaluate_partner(msg: func.QueueMessage, context: func.Context = None) -> None:  # type: ignore[assignment]  # the worker binds an exact func.Context
     from functions.messages import run_message
     from shared.bootstrap import evaluation_service
     from shared.services.evaluation import evaluate_message

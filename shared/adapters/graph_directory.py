@@ -151,7 +151,7 @@ def _chunks(items: Sequence[_Op], size: int) -> Iterator[list[_Op]]:
         yield list(items[start : start + size])
 
 
-def _graph_message(body: Any) -> str:
+def _graph_message(body: object) -> str:
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):
@@ -164,12 +164,12 @@ def _graph_message(body: Any) -> str:
     return ""
 
 
-def _error_code(body: Any) -> str:
+def _error_code(body: object) -> str:
     error = body.get("error") if isinstance(body, dict) else None
     return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
-def conflict_targets(body: Any) -> set[str]:
+def conflict_targets(body: object) -> set[str]:
     """The properties of an ``ObjectConflict`` answer (``userPrincipalName``, ``proxyAddresses``)."""
     error = body.get("error") if isinstance(body, dict) else None
     details = error.get("details") if isinstance(error, dict) else None
@@ -180,7 +180,7 @@ def conflict_targets(body: Any) -> set[str]:
     return targets
 
 
-def _describe(status: int, body: Any) -> str:
+def _describe(status: int, body: object) -> str:
     message = _graph_message(body)
     return f"HTTP {status}" + (f" ({message})" if message else "")
 
@@ -209,7 +209,7 @@ def _retry_after(headers: Any) -> float | None:
     return max(0.0, seconds)
 
 
-def _to_user(body: Any) -> DirectoryUser | None:
+def _to_user(body: object) -> DirectoryUser | None:
     if not isinstance(body, dict) or not body.get("id"):
         return None
     attributes = body.get("onPremisesExtensionAttributes")

@@ -48,7 +48,7 @@ def _json_path(field: str) -> str:
 
 def apply_patch(body: Document, operations: Sequence[PatchOp]) -> Document:
     """Cosmos DB partial-update semantics on a plain document (shared with tests)."""
-    result = json.loads(json.dumps(body))
+    result: Document = json.loads(json.dumps(body))  # a deep copy, as the JSON the store keeps
     for op in operations:
         keys = [k for k in op.path.split("/") if k]
         if not keys or keys[0] in ("id", "pk"):

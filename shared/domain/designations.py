@@ -29,7 +29,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -492,10 +492,6 @@ class MetricScore:
     contributors: frozenset[str] = frozenset()  # people (skilling) whose certifications count
     prerequisites: tuple[tuple[Prerequisite, int, int], ...] = ()  # (step, have, need)
 
-    @property
-    def prerequisites_met(self) -> bool:
-        return all(have >= need for _, have, need in self.prerequisites)
-
     def to_api(self) -> dict[str, Any]:
         m = self.metric
         out: dict[str, Any] = {
@@ -657,11 +653,13 @@ def _assigned_track(designation: Designation, facts: _Facts, reference: int) -> 
     assert rule.workloads_at_least is not None and rule.revenue_above is not None
     assert rule.enterprise_track is not None and rule.otherwise_track is not None
 
+    above = rule.revenue_above
+
     def big(month: int) -> set[str]:
         revenue: dict[tuple[str, str], float] = defaultdict(float)
         for f in facts.matching(rule.from_, range(month, month + 1)):
             revenue[(f.tenant, f.workload)] += f.revenue_usd
-        return {workload for (_, workload), usd in revenue.items() if usd > rule.revenue_above}  # type: ignore[operator]
+        return {workload for (_, workload), usd in revenue.items() if usd > above}
 
     workloads = big(reference) & big(reference - 12)
     enterprise = len(workloads) >= rule.workloads_at_least
@@ -1071,7 +1069,7 @@ class EnrolmentRefused(Exception):
 
 def enrol(
     enrolment: Enrolment | None, designation_id: str, result_status: Status, qualified: date | None, on: date
-) -> tuple[Enrolment, str]:
+) -> tuple[Enrolment, Literal["enrolled", "renewed", "unchanged"]]:
     """Enrol (or renew) one designation. The first designation sets the anniversary (a year
     from enrolment); later ones share it. In the renewal window, a designation that qualified
     in its window renews: it moves to the next anniversary, which the others then share when
@@ -1108,7 +1106,9 @@ TYPE_CERTIFICATION_EXPIRING = "designation.certification.expiring"
 ALERT_TYPES = (TYPE_SCORE_BELOW, TYPE_METRIC_ZERO, TYPE_CERTIFICATION_EXPIRING)
 
 
-def designation_alerts(*, partner_id: str, previous: Mapping[str, Any] | None, current: Mapping[str, Any], raised_at: Any) -> list[Alert]:
+def designation_alerts(
+    *, partner_id: str, previous: Mapping[str, Any] | None, current: Mapping[str, Any], raised_at: datetime
+) -> list[Alert]:
     """Alerts for the change between two designation evaluations (API shape): a score that
     falls below 70, a metric that falls to zero, and certifications the score depends on
     that lapse within the alert window. Ids derive from what an alert is about, so the same

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from shared.domain.catalog import LEVEL_RANK
 from shared.domain.evaluation import achieved_levels
+from shared.schedules import NIGHTLY_EVALUATION, runs
 
 YEAR = timedelta(days=365)
 RENEWAL_WINDOW = timedelta(days=30)
@@ -182,10 +183,12 @@ def _gap(evaluation: Mapping[str, Any] | None, level: str) -> str | None:
     return min(gaps)[1] if gaps else None
 
 
-def buy(level: str, current: Subscription | None, evaluation: Mapping[str, Any] | None, on: date) -> Purchase:
-    """Buy, renew or upgrade; raises ``NotEligible`` with the gap in words."""
+def buy(
+    level: str, current: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, *, schedule: str = NIGHTLY_EVALUATION
+) -> Purchase:
+    """Buy, renew or upgrade; raises ``NotEligible`` with the gap in words (``schedule``: the nightly evaluation's)."""
     if evaluation is None:
-        raise NotEligible("The organisation has not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+        raise NotEligible(f"The organisation has not been evaluated yet; the nightly evaluation {runs(schedule)}.")
     if level not in eligible_levels(evaluation):
         gap = _gap(evaluation, level)
         detail = f"The organisation does not meet any competency at {level}."

@@ -14,7 +14,6 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 FORMULA_STARTS = "=+-@\t\r"
 # A cell's start, or a separator / line break, then optional spaces or quote marks (which a
@@ -22,13 +21,13 @@ FORMULA_STARTS = "=+-@\t\r"
 _FORMULA = re.compile(r"(^|[,;\t|\r\n])([ \"]*)(?=[=+\-@\t\r])")
 
 
-def neutralise(value: Any) -> str:
+def neutralise(value: object) -> str:
     """The text of a cell that no spreadsheet evaluates."""
     text = "" if value is None else str(value)
     return _FORMULA.sub(lambda m: f"{m.group(1)}{m.group(2)}'", text)
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """RFC 4180 CSV (CRLF), every cell quoted and neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)

@@ -22,87 +22,19 @@ from pydantic import Field
 
 from shared import telemetry
 from shared.api_models import ApiOut, Omitted
-from shared.documents import StoredModel, iso, partner_pk, utc_now
+from shared.documents import AlertDoc, partner_pk, utc_now
 from shared.domain.alert_rules import Alert, PersonFacts, raise_alerts
 from shared.errors import Conflict, NotFound
 from shared.ports import AlertSink, ConflictError, Document, DocumentStore, InvalidMessage, MessageQueue, PreconditionFailedError
 from shared.queues import DISPATCH_ALERTS
 
 if TYPE_CHECKING:
-    from shared.services.evaluation import Change, PartnerInputs
+    from shared.services.evaluation import Change, Mirror, PartnerInputs
 
 log = logging.getLogger("competency.alerts")
 
-EVENT_SOURCE = "/competency-suite"
 DISPATCH_BATCH = 500  # alert ids per dispatch message (32 characters each: far below the 64 KB message limit)
 NO_SINK = "no alert sink is configured (ALERTS_WEBHOOK_URL or ALERTS_QUEUE_NAME)"
-
-
-class AlertDoc(StoredModel):
-    """An alert and its delivery state (partition ``partner:{id}``, id ``alert:{alertId}``)."""
-
-    doc_type = "alert"
-    alert_id: str
-    alert_type: str  # "type" is the document's own kind
-    partner_id: str
-    competency_id: str
-    level: str
-    title: str
-    detail: str
-    cause: str
-    raised_at: datetime
-    subject_user_id: str | None = None
-    expires_on: date | None = None
-    evaluated_at: str | None = None
-    delivery_state: str = "pending"  # pending | delivered | failed
-    attempts: int = 0
-    delivered_to: list[str] = []
-    last_error: str | None = None
-    next_attempt_at: datetime | None = None
-    delivered_at: datetime | None = None
-
-    @staticmethod
-    def doc_id(alert_id: str) -> str:
-        return f"alert:{alert_id}"
-
-    def to_api(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.alert_id,
-            "type": self.alert_type,
-            "partnerId": self.partner_id,
-            "competencyId": self.competency_id,
-            "level": self.level,
-            "title": self.title,
-            "detail": self.detail,
-            "cause": self.cause,
-            "raisedAt": iso(self.raised_at),
-            "delivery": {"state": self.delivery_state, "attempts": self.attempts},
-        }
-        if self.subject_user_id:
-            body["userId"] = self.subject_user_id
-        if self.expires_on:
-            body["expiresOn"] = self.expires_on.isoformat()
-        if self.last_error and self.delivery_state != "delivered":
-            body["delivery"]["lastError"] = self.last_error
-        if self.next_attempt_at and self.delivery_state != "delivered" and self.attempts:
-            body["delivery"]["nextAttemptAt"] = iso(self.next_attempt_at)
-        if self.delivered_at:
-            body["delivery"]["deliveredAt"] = iso(self.delivered_at)
-        return body
-
-    def cloud_event(self) -> dict[str, Any]:
-        data = self.to_api()
-        data.pop("delivery")
-        return {
-            "specversion": "1.0",
-            "id": self.alert_id,
-            "source": f"{EVENT_SOURCE}/partners/{self.partner_id}",
-            "type": self.alert_type,
-            "time": iso(self.raised_at),
-            "subject": self.partner_id,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
 
 
 class AlertService:
@@ -342,7 +274,7 @@ class AlertService:
         return [AlertDoc.from_doc(s.body).to_api() for s in docs]
 
 
-def dispatch_message(body: Any, alerts: AlertService) -> None:
+def dispatch_message(body: object, alerts: AlertService) -> None:
     """The dispatch queue trigger's work: deliver the alerts a message names (``alertIds``, or
     one ``alertId`` as messages of earlier versions do); a malformed message is dropped, not
     retried. A failure retries the whole message: the alerts already delivered are skipped."""
@@ -358,7 +290,7 @@ def dispatch_message(body: Any, alerts: AlertService) -> None:
 def alert_facts(inputs: PartnerInputs) -> dict[str, PersonFacts]:
     """Why each person of the partner may have stopped counting."""
     linked = inputs.linked_msa_by_user()
-    mirrors_by_user: dict[str, list[Any]] = {}
+    mirrors_by_user: dict[str, list[Mirror]] = {}
     for mirror in inputs.mirrors:
         mirrors_by_user.setdefault(mirror.user_id, []).append(mirror)
     facts = {}

@@ -13,17 +13,18 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.api_models import ApiOut, Omitted
-from shared.documents import ApiModel, EvaluationStampDoc, StoredModel, iso, partner_pk, utc_now
+from shared.documents import ApiModel, CustomerFactsDoc, DesignationMembershipDoc, EvaluationStampDoc, iso, partner_pk, utc_now
 from shared.domain import designations as pcs
 from shared.domain.alert_rules import Alert
 from shared.domain.evaluation import Achievement, Person
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ports import Document, DocumentsByType, DocumentStore, PreconditionFailedError, Stored, by_type
+from shared.schedules import NIGHTLY_EVALUATION, runs
 
 MAX_FACTS_PER_MONTH = 5000
 MAX_FACTS_BODY_BYTES = 2_000_000
@@ -32,34 +33,6 @@ TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
 
 # --- stored documents ------------------------------------------------------------------------
-
-
-class CustomerFactsDoc(StoredModel):
-    """One month of customer facts of a partner (id ``customerFacts:{YYYY-MM}``); a newer feed
-    of the month replaces it whole, an older one is ignored."""
-
-    doc_type = "customerFacts"
-    month: str
-    produced_at: datetime
-    received_at: datetime
-    facts: list[dict[str, Any]]  # compact: t(enant), w(orkload), a(ssociation), r, s, u, m
-
-    @staticmethod
-    def doc_id(month: str) -> str:
-        return f"customerFacts:{month}"
-
-
-class DesignationMembershipDoc(StoredModel):
-    """The Solutions Partner membership (id ``designation-membership``): one anniversary shared
-    by every enrolled designation, and what happened when."""
-
-    doc_type = "designationMembership"
-    anniversary: date
-    designations: dict[str, date]  # designationId → enrolled on
-    renewed: dict[str, date] = {}  # designationId → its own anniversary while not renewed to the shared one
-    history: list[dict[str, Any]] = []
-
-    DOC_ID: ClassVar[str] = "designation-membership"
 
 
 # The latest designation result (id ``designations``), kept apart from the competencies'
@@ -252,11 +225,13 @@ class DesignationService:
         *,
         alert_window_days: int,
         clock: Callable[[], datetime] = utc_now,
+        nightly_schedule: str = NIGHTLY_EVALUATION,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._window = alert_window_days
         self._clock = clock
+        self._schedule = nightly_schedule
 
     @property
     def digest(self) -> str:
@@ -338,7 +313,7 @@ class DesignationService:
     def view(self, partner_id: str, designation_id: str | None = None) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), DESIGNATION_RESULT_ID)
         if stored is None:
-            raise NotFound("This partner's designations have not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+            raise NotFound(f"This partner's designations have not been evaluated yet; the nightly evaluation {runs(self._schedule)}.")
         view: dict[str, Any] = stored.body["view"]
         stamp = self._store.read(partner_pk(partner_id), EvaluationStampDoc.DOC_ID)
         if stamp is not None and stamp.body["evaluatedAt"] > view["evaluatedAt"]:
@@ -547,7 +522,7 @@ class DesignationService:
         out = EnrolmentOut(
             partner_id=partner_id,
             designation_id=designation_id,
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             anniversary=membership.anniversary,
             designations=dict(membership.designations),
             renewal_due=dict(membership.renewed),

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from pydantic import ConfigDict, Field
 
@@ -38,6 +38,7 @@ from shared.domain.catalog import LEVEL_RANK, Catalog, Level, RequirementKind
 from shared.errors import NotFound
 from shared.ports import Document, DocumentsByType, DocumentStore, InvalidMessage, MessageQueue, Stored, by_type
 from shared.queues import EVALUATE_PARTNER
+from shared.schedules import NIGHTLY_EVALUATION, runs
 from shared.services.designations import DESIGNATION_RESULT_TYPE, DesignationService
 from shared.services.msa_association import count_linked
 
@@ -195,6 +196,7 @@ class EvaluationService:
         clock: Callable[[], datetime] = utc_now,
         alerts: AlertOutbox | None = None,
         designations: DesignationService | None = None,
+        nightly_schedule: str = NIGHTLY_EVALUATION,
     ) -> None:
         self._designations = designations  # Solutions Partner designations, scored with the competencies
         self._store = store
@@ -203,6 +205,7 @@ class EvaluationService:
         self._window = alert_window_days
         self._clock = clock
         self._alerts = alerts
+        self._schedule = nightly_schedule
 
     # --- nightly fan-out ---------------------------------------------------------------------
 
@@ -354,7 +357,7 @@ class EvaluationService:
                 engine.Override(
                     override_id=o.override_id,
                     competency_id=o.competency_id,
-                    level=o.level,  # type: ignore[arg-type]
+                    level=cast(engine.LevelName, o.level),  # OverrideIn admits silver or gold only
                     path_id=o.path_id,
                     requirement_id=o.requirement_id,
                     reason=o.reason,
@@ -362,7 +365,7 @@ class EvaluationService:
                 )
                 for o in inputs.overrides
             ],
-            held=inputs.held_levels(on),  # type: ignore[arg-type]
+            held=cast(Mapping[str, engine.LevelName], inputs.held_levels(on)),  # "none" is left out: silver or gold
         )
         result = engine.evaluate(self._catalog, snapshot, on, evaluated_at=at, alert_window_days=self._window)
         stable_until = result.stable_until
@@ -394,7 +397,7 @@ class EvaluationService:
     def latest(self, partner_id: str) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), EvaluationDoc.DOC_ID)
         if stored is None:
-            raise NotFound("This partner has not been evaluated yet; the nightly evaluation runs at 02:00 UTC.")
+            raise NotFound(f"This partner has not been evaluated yet; the nightly evaluation {runs(self._schedule)}.")
         evaluation: dict[str, Any] = stored.body["evaluation"]
         stamp = self._store.read(partner_pk(partner_id), EvaluationStampDoc.DOC_ID)
         if stamp is not None and stamp.body["evaluatedAt"] > evaluation["evaluatedAt"]:
@@ -609,7 +612,7 @@ class HistoryOut(ApiOut):
     )
 
 
-def evaluate_message(body: Any, evaluation: EvaluationService) -> str:
+def evaluate_message(body: object, evaluation: EvaluationService) -> str:
     """The queue trigger's work; a malformed message is dropped (``InvalidMessage``), not retried."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str):
         raise InvalidMessage("an evaluation message names a partnerId")

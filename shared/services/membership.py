@@ -19,6 +19,7 @@ from shared.domain import membership as rules
 from shared.domain.catalog import Level
 from shared.errors import Conflict
 from shared.ports import ConflictError, DocumentStore, Stored
+from shared.schedules import NIGHTLY_EVALUATION
 
 
 class MembershipIn(ApiModel):
@@ -35,11 +36,13 @@ class MembershipService:
         window_days: int,
         evaluate: Callable[[str], dict[str, Any]] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        nightly_schedule: str = NIGHTLY_EVALUATION,
     ) -> None:
         self._store = store
         self._window = window_days
         self._evaluate = evaluate
         self._clock = clock
+        self._schedule = nightly_schedule
 
     def _read(self, partner_id: str) -> tuple[Stored | None, dict[str, Any] | None]:
         pk = partner_pk(partner_id)
@@ -65,7 +68,7 @@ class MembershipService:
         now = self._clock()
         current = self._subscription(stored)
         try:
-            purchase = rules.buy(body.level, current, evaluation, now.date())
+            purchase = rules.buy(body.level, current, evaluation, now.date(), schedule=self._schedule)
         except rules.NotEligible as exc:
             raise Conflict(exc.detail, title="Not eligible", slug="not-eligible", extra={"gap": exc.gap} if exc.gap else None) from None
         if purchase.kind != "repeat":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from shared.ports import InvalidMessage
 from shared.services.partners import PartnerService
@@ -12,7 +11,7 @@ from shared.services.users import UserService
 log = logging.getLogger("competency.users")
 
 
-def import_message(body: Any, partners: PartnerService, users: UserService) -> None:
+def import_message(body: object, partners: PartnerService, users: UserService) -> None:
     """The background continuation of a large import (queue trigger)."""
     if not isinstance(body, dict) or not isinstance(body.get("partnerId"), str) or not isinstance(body.get("importId"), str):
         raise InvalidMessage("an import message names a partnerId and an importId")

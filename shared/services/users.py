@@ -117,7 +117,7 @@ class UserService:
             raise BadRequest(str(exc)) from None
 
     @staticmethod
-    def rows_from_json(data: Any) -> list[dict[str, Any]]:
+    def rows_from_json(data: object) -> list[dict[str, Any]]:
         """The rows of ``{"users": [...]}``; each row is validated on its own later."""
         if not isinstance(data, dict) or set(data) != {"users"} or not isinstance(data["users"], list):
             raise ValidationFailed(

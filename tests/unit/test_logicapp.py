@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.services.alerts import AlertDoc
+from shared.documents import AlertDoc
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "logicapp" / "workflow.json"
 

@@ -77,7 +77,10 @@ def test_every_request_example_is_accepted_by_its_model() -> None:
     for op in OPERATIONS:
         if op.request and "application/json" in op.request_types:
             model = resolve_reference(op.request)
-            example = (model.model_config.get("json_schema_extra") or {})["example"]
+            assert isinstance(model, type), f"{op.request}: a request is a model"
+            extra = model.model_config.get("json_schema_extra") or {}
+            assert isinstance(extra, dict), f"{op.request}: the example is a plain json_schema_extra"
+            example = extra["example"]
             model.model_validate(example)
             checked += 1
     assert checked >= 7
