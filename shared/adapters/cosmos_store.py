@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from shared.ports import (
     MAX_BATCH_BYTES,
@@ -34,13 +34,93 @@ from shared.ports import (
     field_parts,
 )
 
+if TYPE_CHECKING:
+    from azure.core import MatchConditions
+    from azure.core.credentials import TokenCredential
+    from azure.cosmos import PartitionKey
+
 log = logging.getLogger("competency.store")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# One operation of a transactional batch: ("create" | "upsert", (document,)).
+BatchOperation = tuple[str, tuple[dict[str, Any]]]
+
+
+class QueryPager(Protocol):
+    """What the store reads of a query's ``ItemPaged``: its pages, one request each."""
+
+    def by_page(self) -> Iterator[Iterable[Mapping[str, Any]]]: ...
+
+
+class CosmosContainer(Protocol):
+    """What the store uses of ``azure.cosmos.ContainerProxy``."""
+
+    def read(self) -> Mapping[str, Any]: ...
+
+    def read_item(self, item: str, /, partition_key: str) -> Mapping[str, Any]: ...
+
+    def create_item(self, body: dict[str, Any], /) -> Mapping[str, Any]: ...
+
+    def upsert_item(self, body: dict[str, Any], /) -> Mapping[str, Any]: ...
+
+    def replace_item(
+        self, item: str, body: dict[str, Any], /, *, etag: str | None = None, match_condition: MatchConditions | None = None
+    ) -> Mapping[str, Any]: ...
+
+    def delete_item(
+        self, item: str, /, partition_key: str, *, etag: str | None = None, match_condition: MatchConditions | None = None
+    ) -> None: ...
+
+    def patch_item(
+        self,
+        item: str,
+        /,
+        partition_key: str,
+        patch_operations: list[dict[str, Any]],
+        *,
+        etag: str | None = None,
+        match_condition: MatchConditions | None = None,
+    ) -> Mapping[str, Any]: ...
+
+    def execute_item_batch(self, batch_operations: Sequence[BatchOperation], /, partition_key: str) -> object: ...
+
+    def query_items(
+        self,
+        query: str,
+        /,
+        *,
+        parameters: list[dict[str, object]] | None = None,
+        partition_key: str | None = None,
+        enable_cross_partition_query: bool | None = None,
+        max_item_count: int | None = None,
+    ) -> QueryPager: ...
+
+
+class CosmosDatabase(Protocol):
+    """What the store uses of ``azure.cosmos.DatabaseProxy``."""
+
+    def create_container_if_not_exists(
+        self, id: str, /, *, partition_key: PartitionKey, default_ttl: int | None = None
+    ) -> CosmosContainer: ...
+
+    def get_container_client(self, container: str, /) -> CosmosContainer: ...
+
+
+class CosmosAccount(Protocol):
+    """What the store uses of ``azure.cosmos.CosmosClient`` (tests hand in a fake one)."""
+
+    def create_database_if_not_exists(self, id: str, /) -> CosmosDatabase: ...
+
+    def get_database_client(self, database: str, /) -> CosmosDatabase: ...
+
 
 _SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
 PARTITION_KEY_PATH = "/pk"
 
 
-def open_container(client: Any, database: str, container: str, *, create: bool) -> Any:
+def open_container(client: CosmosAccount, database: str, container: str, *, create: bool) -> CosmosContainer:
     """The container proxy, created first when ``create`` (key auth), checked in every case."""
     from azure.cosmos import PartitionKey, exceptions
 
@@ -76,11 +156,11 @@ def _body(item: Mapping[str, Any]) -> Stored:
     return Stored(body, str(item.get("_etag", "")))
 
 
-def _chunks(operations: list[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[str, tuple[Any, ...]]]]:
+def _chunks(operations: list[BatchOperation]) -> list[list[BatchOperation]]:
     """Cosmos DB's transactional batch limits: at most 100 operations and 2 MB a batch (the
     size estimated from the documents' JSON, with room for the batch's own framing). A
     document over the item limit is refused before anything is sent, as one batch would be."""
-    chunks: list[list[tuple[str, tuple[Any, ...]]]] = [[]]
+    chunks: list[list[BatchOperation]] = [[]]
     size = 0
     for operation in operations:
         weight = len(json.dumps(operation[1][0]).encode("utf-8")) + 256
@@ -106,10 +186,10 @@ class CosmosDocumentStore:
         database: str,
         container: str,
         key: str | None = None,
-        credential: Any = None,
+        credential: TokenCredential | None = None,
         connection_verify: bool = True,
         timeout: float = 5.0,
-        client: Any = None,
+        client: CosmosAccount | None = None,
     ) -> None:
         if client is None:
             from azure.cosmos import CosmosClient
@@ -118,9 +198,12 @@ class CosmosDocumentStore:
             # defaults wait out an outage (65 s reads, retried; 9 throttling retries up to 30 s),
             # and its absolute ``timeout`` does not bound the retries: two attempts of half each.
             half = max(1, round(timeout / 2))
+            auth = key or credential
+            if auth is None:  # refused here as the SDK would refuse it (TypeError)
+                raise TypeError("Cosmos DB needs a key or a token credential")
             client = CosmosClient(
                 endpoint,
-                credential=key or credential,
+                credential=auth,
                 connection_verify=connection_verify,
                 connection_timeout=half,
                 read_timeout=half,
@@ -135,7 +218,7 @@ class CosmosDocumentStore:
 
     # --- error mapping ------------------------------------------------------------------------
 
-    def _call(self, action: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Every SDK error becomes one of the port's errors (nothing escapes as a 500)."""
         from azure.core.exceptions import AzureError
         from azure.cosmos import exceptions
@@ -191,7 +274,7 @@ class CosmosDocumentStore:
             self.stats.writes += len(chunk)
             self.stats.batched += len(chunk)
 
-    def _batch(self, operations: list[tuple[str, tuple[Any, ...]]], partition_key: str) -> None:
+    def _batch(self, operations: list[BatchOperation], partition_key: str) -> None:
         from azure.cosmos import exceptions
 
         try:
@@ -262,7 +345,7 @@ class CosmosDocumentStore:
             sql += f" ORDER BY {_field(order_by)} {'DESC' if descending else 'ASC'}"
         return sql, parameters
 
-    def _pages(self, pager: Any, *, cross_partition: bool) -> list[Stored]:
+    def _pages(self, pager: QueryPager, *, cross_partition: bool) -> list[Stored]:
         results: list[Stored] = []
         pages = self._call(pager.by_page)
         while True:

@@ -80,12 +80,10 @@ def test_an_error_on_a_query_page_after_the_first_is_mapped(cosmos: CosmosServer
 
             return Pager()
 
-        container.query_items = failing_pages
-        try:
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(container, "query_items", failing_pages)
             with pytest.raises(StoreUnavailableError):
                 store.query("p1")
-        finally:
-            container.query_items = original
     store.close()
 
 

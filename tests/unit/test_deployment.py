@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from azure.cosmos import exceptions
@@ -19,6 +19,9 @@ from shared.adapters.storage_queue import StorageMessageQueue
 from shared.bootstrap import Container
 from shared.ports import StoreConfigurationError
 from shared.settings import Settings, SettingsError, check_deployment
+
+if TYPE_CHECKING:
+    from shared.adapters.cosmos_store import CosmosAccount
 
 ROOT = Path(__file__).resolve().parents[2]
 UAMI = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
@@ -161,7 +164,9 @@ class FakeCosmos:
 
 
 def store(client: FakeCosmos, *, key: str | None = None) -> CosmosDocumentStore:
-    return CosmosDocumentStore("https://x.documents.azure.com:443/", database="competency", container="suite", key=key, client=client)
+    # The fake answers what start-up asks (the container's properties), not the item calls.
+    account = cast("CosmosAccount", client)
+    return CosmosDocumentStore("https://x.documents.azure.com:443/", database="competency", container="suite", key=key, client=account)
 
 
 def test_under_entra_auth_nothing_is_created_and_the_container_is_checked() -> None:
