@@ -8,11 +8,18 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from shared.ports import NotFoundError, QueueMessage, QueueUnavailableError, message_identity, poison_queue_name
 
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.storage.queue import QueueClient
+
 log = logging.getLogger("competency.queue")
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StorageMessageQueue:
@@ -21,7 +28,7 @@ class StorageMessageQueue:
         connection_string: str | None = None,
         *,
         account_url: str | None = None,
-        credential: Any = None,
+        credential: TokenCredential | None = None,
         timeout: float = 5.0,
         create_queues: bool = True,
     ) -> None:
@@ -42,10 +49,10 @@ class StorageMessageQueue:
             self._service = QueueServiceClient(account_url, credential=credential, **options)
         else:
             raise ValueError("a connection string or an account URL is required")
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, QueueClient] = {}
         self._lock = threading.Lock()
 
-    def _queue(self, name: str) -> Any:
+    def _queue(self, name: str) -> QueueClient:
         with self._lock:
             client = self._clients.get(name)
             if client is None:
@@ -55,13 +62,13 @@ class StorageMessageQueue:
                 self._clients[name] = client
             return client
 
-    def _create(self, client: Any) -> None:
+    def _create(self, client: QueueClient) -> None:
         from azure.core.exceptions import ResourceExistsError
 
         with contextlib.suppress(ResourceExistsError):
             self._call(client.create_queue)
 
-    def _on(self, queue: str, action: Callable[[Any], Any]) -> Any:
+    def _on(self, queue: str, action: Callable[[QueueClient], T]) -> T:
         """``action(queue client)``; a queue that disappeared (a storage account restored, an
         emulator restarted) is created again and the action repeated once."""
         client = self._queue(queue)
@@ -78,7 +85,7 @@ class StorageMessageQueue:
                 raise QueueUnavailableError(f"the queue {queue} does not exist") from None
 
     @staticmethod
-    def _call(action: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Every SDK error becomes one of the port's errors."""
         from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
@@ -136,8 +143,11 @@ class StorageMessageQueue:
             except ValueError:
                 body = {"_unreadable": True}
             inserted = message.inserted_on.timestamp() if message.inserted_on else 0.0
-            item = QueueMessage(message.id, message.pop_receipt, body, message.dequeue_count, queue, inserted)
-            if message.dequeue_count > max_dequeue_count:
+            # A received message always carries both (the SDK's model leaves them optional
+            # for the messages it returns from a send).
+            pop_receipt, dequeue_count = cast(str, message.pop_receipt), cast(int, message.dequeue_count)
+            item = QueueMessage(message.id, pop_receipt, body, dequeue_count, queue, inserted)
+            if dequeue_count > max_dequeue_count:
                 # Dequeued too often without being deleted: park it, as the Functions host does.
                 self._send_raw(poison_queue_name(queue), message.content)
                 self.delete(item)
