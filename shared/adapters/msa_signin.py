@@ -16,11 +16,14 @@ import hmac
 import logging
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from shared.logs import correlation_id, provider_text
 from shared.ports import Identity, SignInError, SignInUnavailableError
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("competency.msa")
 
@@ -30,7 +33,22 @@ HTTP_TIMEOUT_SECONDS = 15
 _FOREIGN_RESPONSE = "The sign-in response does not belong to this sign-in. Start linking again."
 
 
-def _http_client(verify: bool | str) -> Any:
+class AuthCodeFlowClient(Protocol):
+    """What the sign-in uses of ``msal.ConfidentialClientApplication`` (msal ships no types)."""
+
+    def initiate_auth_code_flow(
+        self,
+        scopes: list[str],
+        redirect_uri: str | None = None,
+        state: str | None = None,
+        prompt: str | None = None,
+        login_hint: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    def acquire_token_by_auth_code_flow(self, auth_code_flow: dict[str, Any], auth_response: dict[str, str]) -> object: ...
+
+
+def _http_client(verify: bool | str) -> requests.Session:
     """A requests session that honours ``verify`` even when REQUESTS_CA_BUNDLE is set.
 
     requests lets that variable override a session's ``verify`` (it only yields to a
@@ -40,7 +58,7 @@ def _http_client(verify: bool | str) -> Any:
     from requests.adapters import HTTPAdapter
 
     class _Session(requests.Session):
-        def request(self, *args: Any, **kwargs: Any) -> Any:
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # forwards Session.request's arguments
             kwargs["verify"] = verify
             kwargs.setdefault("timeout", HTTP_TIMEOUT_SECONDS)
             return super().request(*args, **kwargs)
@@ -87,11 +105,11 @@ class MsalSignIn:
     def __repr__(self) -> str:  # never show the secret
         return f"MsalSignIn(authority={self.authority!r}, client_id={self.client_id!r})"
 
-    def _app(self) -> Any:
+    def _app(self) -> AuthCodeFlowClient:
         import msal
 
         try:
-            return msal.ConfidentialClientApplication(
+            app: AuthCodeFlowClient = msal.ConfidentialClientApplication(
                 self.client_id,
                 client_credential=self._client_secret,
                 authority=self.authority,
@@ -102,6 +120,7 @@ class MsalSignIn:
             )
         except (ValueError, OSError) as exc:  # discovery failed, or the network did
             raise SignInUnavailableError("The Microsoft account sign-in service cannot be reached. Try again later.") from exc
+        return app
 
     def start(self, login_hint: str | None = None) -> tuple[str, dict[str, Any]]:
         """The URL to send the browser to, and the flow to keep until the callback."""
