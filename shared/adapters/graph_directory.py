@@ -47,6 +47,8 @@ from shared.ports import (
 )
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,8 @@ def token_provider_from_settings(settings: Settings) -> Callable[[str], str]:
     if not client_id:
         raise ValueError(f"graph_client_id is required for graph_credential={kind!r}")
     lock = threading.Lock()
-    credentials: dict[str, Any] = {}
-    managed: list[Any] = []
+    credentials: dict[str, TokenCredential] = {}
+    managed: list[ManagedIdentityCredential] = []
 
     def assertion() -> str:
         with lock:
@@ -103,7 +105,7 @@ def token_provider_from_settings(settings: Settings) -> Callable[[str], str]:
             credential = managed[0]
         return str(credential.get_token(TOKEN_EXCHANGE_SCOPE).token)
 
-    def build(tenant_id: str) -> Any:
+    def build(tenant_id: str) -> TokenCredential:
         if kind == "client_secret":
             secret = settings.graph_client_secret
             if not secret:
@@ -137,7 +139,7 @@ class _Op:
     attempts: int = 0
     maybe_applied: bool = False  # an earlier attempt may have been carried out
     status: int | None = None  # final status (not retried any more)
-    response: Any = None
+    response: object = None  # the JSON body of the final answer
     error: str | None = None  # set when the retries were exhausted
     last_problem: str = ""
     retry_after: float | None = field(default=None, repr=False)
@@ -185,14 +187,14 @@ def _describe(status: int, body: object) -> str:
     return f"HTTP {status}" + (f" ({message})" if message else "")
 
 
-def _retry_after(headers: Any) -> float | None:
+def _retry_after(headers: object) -> float | None:
     """The delay a 429 answer asks for (called for each throttled answer, which it counts)."""
     from shared.telemetry import count
 
     count("competency.graph.throttled")
     if not headers:
         return None
-    value: Any = None
+    value: object = None
     if isinstance(headers, httpx.Headers):
         value = headers.get("retry-after")
     elif isinstance(headers, dict):
@@ -200,7 +202,7 @@ def _retry_after(headers: Any) -> float | None:
             if str(name).lower() == "retry-after":
                 value = candidate
                 break
-    if value is None:
+    if not isinstance(value, str | int | float):  # None, or JSON that float() refuses anyway
         return None
     try:
         seconds = float(value)
@@ -434,7 +436,7 @@ class GraphDirectory:
         )
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: httpx.Response) -> object:
         if not response.content:
             return None
         try:
@@ -616,7 +618,7 @@ class GraphDirectory:
                 self._sleep(delay)
         return retry
 
-    def _single(self, tenant_id: str, method: str, url: str, *, permission: str = "User.ReadWrite.All") -> tuple[int, Any]:
+    def _single(self, tenant_id: str, method: str, url: str, *, permission: str = "User.ReadWrite.All") -> tuple[int, object]:
         """One plain request with the same retry rules; returns the final status and body."""
         attempts = 0
         throttled_for, throttles = 0.0, 0
