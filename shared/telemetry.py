@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from shared.logs import correlation_id, new_correlation_id
 
@@ -184,7 +184,7 @@ class _Traced:
         self._component = component
         self._attributes = attributes
 
-    def __getattr__(self, name: str) -> Any:  # whatever the target's attribute is
+    def __getattr__(self, name: str) -> object:  # whatever the target's attribute is (used through the cast above)
         value = getattr(self._target, name)
         if name.startswith("_") or not callable(value) or name == "close":
             return value

@@ -42,6 +42,10 @@ CREATE INDEX IF NOT EXISTS documents_by_type ON documents (type);
 """
 
 
+# What a query binds: sqlite3's own value types (a JSON field compared as its JSON text).
+SqlValue = str | int | float | bytes | None
+
+
 def _json_path(field: str) -> str:
     return "$." + ".".join(field_parts(field))
 
@@ -53,7 +57,7 @@ def apply_patch(body: Document, operations: Sequence[PatchOp]) -> Document:
         keys = [k for k in op.path.split("/") if k]
         if not keys or keys[0] in ("id", "pk"):
             raise ValueError(f"cannot patch {op.path!r}")
-        parent: Any = result
+        parent: dict[str, Any] = result
         for key in keys[:-1]:
             if key not in parent or not isinstance(parent[key], dict):
                 if op.op == "remove":
@@ -109,7 +113,7 @@ class SqliteDocumentStore:
         row = self._db.execute("SELECT body, etag FROM documents WHERE pk = ? AND id = ?", (partition_key, doc_id)).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+    def _write(self, sql: str, args: tuple[SqlValue, ...]) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, args)
         except sqlite3.OperationalError as exc:  # locked or unreadable file
@@ -268,7 +272,7 @@ class SqliteDocumentStore:
         limit: int | None,
     ) -> list[Stored]:
         clauses: list[str] = []
-        args: list[Any] = []
+        args: list[SqlValue] = []
         if partition_key is not None:
             clauses.append("pk = ?")
             args.append(partition_key)
