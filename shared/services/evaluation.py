@@ -256,7 +256,7 @@ class EvaluationService:
         stamp = next((d.body for d in documents.get(EvaluationStampDoc.doc_type, ())), None)
         if run_key and stamp is not None and stamp.get("sourceMessageId") == run_key:
             return "redelivered", None
-        # The fingerprint's parts: every input document's id and ETag.
+        # The fingerprint's parts: every input document's ETag.
         inputs_seen = [d.etag for kind in EVALUATION_INPUT_TYPES for d in documents.get(kind, ())]
         at = (evaluated_at or self._clock()).astimezone(UTC).replace(microsecond=0)
         on = at.date()
