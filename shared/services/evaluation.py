@@ -291,7 +291,7 @@ class EvaluationService:
             outputs = [t for t in EVALUATION_OUTPUT_TYPES if t != DESIGNATION_RESULT_TYPE or designations_reused is None]
             documents |= by_type(self._store.query(pk, types=outputs))
         inputs = PartnerInputs.from_documents(partner_id, documents)
-        result, stable_until = self._compute(inputs, at)
+        result, stable_until = self.compute(inputs, at)
         current = result.facts()  # what the rules read; the API shape is what is stored and answered
         evaluation = result.to_api()
         achieved = current.achieved_levels()
@@ -346,13 +346,8 @@ class EvaluationService:
         telemetry.count("competency.partners.evaluated", outcome="computed")
         return "computed", evaluation
 
-    def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[dict[str, Any], date]:
-        """The evaluation in the API shape, and the day before which it cannot change."""
-        result, stable_until = self._compute(inputs, at)
-        return result.to_api(), stable_until
-
-    def _compute(self, inputs: PartnerInputs, at: datetime) -> tuple[engine.Evaluation, date]:
-        """The engine's result, and the day before which it cannot change."""
+    def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[engine.Evaluation, date]:
+        """The engine's result (``to_api`` gives the API shape), and the day before which it cannot change."""
         on = at.date()
         linked = inputs.linked_msa_by_user()
         snapshot = engine.PartnerSnapshot(
