@@ -11,10 +11,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from shared.domain.catalog import LEVEL_RANK, PERFORMANCE_KINDS
-from shared.domain.evaluation import achieved_levels
+from shared.domain.catalog import LEVEL_RANK
+from shared.domain.evaluation import CompetencyFacts, EvaluationFacts, ExpiringAchievement, PerformanceFacts
 from shared.domain.membership import Reminder, RenewalRisk
 
 RENEWAL_AT_RISK_TITLE = "A recent change to your competency achievement has put your membership renewal eligibility at risk"
@@ -54,35 +53,23 @@ def alert_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def _competency(evaluation: Mapping[str, Any], competency_id: str) -> Mapping[str, Any] | None:
-    return next((c for c in evaluation.get("competencies", []) if c["competencyId"] == competency_id), None)
-
-
-def _contributors(competency: Mapping[str, Any] | None, level: str) -> set[str]:
+def _contributors(competency: CompetencyFacts | None, level: str) -> set[str]:
     if competency is None:
         return set()
-    found: set[str] = set()
-    for lv in competency.get("levels", []):
-        if lv.get("level") != level:
-            continue
-        for path in lv.get("paths", []):
-            for requirement in path.get("requirements", []):
-                found.update(requirement.get("contributors", []))
-    return found
+    return {u for lv in competency.levels if lv.level == level for u in lv.contributors}
 
 
-def _shortfalls(competency: Mapping[str, Any] | None, level: str) -> list[str]:
+def _label(r: PerformanceFacts) -> str:
+    return r.description or r.kind
+
+
+def _shortfalls(competency: CompetencyFacts | None, level: str) -> list[str]:
     """Unmet performance requirements of the level's closest path, in words."""
     if competency is None:
         return []
-    words = []
-    for lv in competency.get("levels", []):
-        if lv.get("level") != level:
-            continue
-        for path in lv.get("paths", []):
-            for r in path.get("requirements", []):
-                if not r.get("met") and r.get("kind") in PERFORMANCE_KINDS:
-                    words.append(f"{r.get('description') or r['kind']}: {r.get('current')} of {r.get('required')}")
+    words = [
+        f"{_label(r)}: {r.current} of {r.required}" for lv in competency.levels if lv.level == level for r in lv.performance if not r.met
+    ]
     return sorted(set(words))
 
 
@@ -107,68 +94,60 @@ def _cause_of(people: Iterable[PersonFacts]) -> tuple[str, str]:
 
 
 def _lapse_of(
-    competency: Mapping[str, Any] | None, level: str, expiring: Sequence[Mapping[str, Any]], people: Mapping[str, PersonFacts]
+    competency: CompetencyFacts | None, level: str, expiring: Sequence[ExpiringAchievement], people: Mapping[str, PersonFacts]
 ) -> tuple[str, str]:
     """(cause code, words) for a level that will lapse: the achievements it depends on, or the
     performance figures leaving the trailing period."""
-    cid = competency.get("competencyId") if competency else None
-    items = [e for e in expiring if e.get("competencyId") == cid]
+    cid = competency.competency_id if competency else None
+    items = [e for e in expiring if e.competency_id == cid]
     if items:
-        retired = all(e.get("acceptedUntil") for e in items)
+        retired = all(e.accepted_until for e in items)
         words = ", ".join(
-            f"{people.get(e['userId'], PersonFacts(e['userId'], e['userId'])).display_name}'s {e['code']} "
-            + (f"is accepted until {e['expiresOn']}" if e.get("acceptedUntil") else f"expires on {e['expiresOn']}")
-            for e in sorted(items, key=lambda e: (str(e["expiresOn"]), e["userId"], e["code"]))
+            f"{people.get(e.user_id, PersonFacts(e.user_id, e.user_id)).display_name}'s {e.code} "
+            + (f"is accepted until {e.expires_on.isoformat()}" if e.accepted_until else f"expires on {e.expires_on.isoformat()}")
+            for e in sorted(items, key=lambda e: (e.expires_on, e.user_id, e.code))
         )
         return ("examRetiring" if retired else "achievementExpiring"), words
-    for lv in (competency or {}).get("levels", []):
-        if lv.get("level") != level:
+    for lv in competency.levels if competency else ():
+        if lv.level != level:
             continue
-        for path in lv.get("paths", []):
-            for r in path.get("requirements", []):
-                if r.get("kind") in PERFORMANCE_KINDS and r.get("expiresOn"):
-                    return (
-                        "performanceLeavingPeriod",
-                        f"{r.get('description') or r['kind']} falls below {r.get('required')} after {r['expiresOn']}",
-                    )
+        for r in lv.performance:
+            if r.expires_on is not None:
+                return "performanceLeavingPeriod", f"{_label(r)} falls below {r.required} after {r.expires_on.isoformat()}"
     return "requirementsLapsing", "the requirements stop being met"
 
 
-def _expiring_key(item: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
-    expires_on = item["expiresOn"]
-    day = expires_on.isoformat() if isinstance(expires_on, date) else str(expires_on)
-    return (str(item["competencyId"]), str(item["level"]), str(item["userId"]), str(item["code"]), day)
+def _expiring_key(item: ExpiringAchievement) -> tuple[str, str, str, str, date]:
+    return (item.competency_id, item.level, item.user_id, item.code, item.expires_on)
 
 
 def raise_alerts(
     *,
     partner_id: str,
-    previous: Mapping[str, Any] | None,
-    current: Mapping[str, Any],
+    previous: EvaluationFacts | None,
+    current: EvaluationFacts,
     held: Mapping[str, str],
     people: Mapping[str, PersonFacts],
-    expiring: Sequence[Mapping[str, Any]],
     raised_at: datetime,
     risks: Sequence[RenewalRisk] = (),
     previous_risks: Sequence[RenewalRisk] = (),
     reminders: Sequence[Reminder] = (),
 ) -> list[Alert]:
-    """Alerts for the change from ``previous`` to ``current`` (both in the API shape).
+    """Alerts for the change from ``previous`` to ``current`` (what the rules read of each).
 
     ``risks`` / ``previous_risks``: the renewal risks (``membership.renewal_risks``, the rule
     ``GET membership`` answers with) now and at the previous evaluation; a risk new since then
     raises the at-risk alert once (an episode lasts while the risk stays). ``held``: level per
     competency held before this evaluation (achieved last time or subscribed), for the
-    "attained" notice. ``expiring``: achievements a held level depends on that expire within
-    the window: ``{"competencyId", "level", "userId", "code", "expiresOn", "acceptedUntil"?}``
-    (``expiresOn`` is the last day it counts; ``acceptedUntil`` when a retired exam's grace
-    ends). ``reminders``: renewal reminders due today.
+    "attained" notice. ``current.expiring``: achievements a held level depends on that expire
+    within the window (announced once: those of ``previous`` were). ``reminders``: renewal
+    reminders due today.
     """
     alerts: list[Alert] = []
-    before = achieved_levels(previous)
-    after = achieved_levels(current)
-    episode = str(previous.get("evaluatedAt")) if previous else "first"
-    names = {c["competencyId"]: c.get("name", c["competencyId"]) for c in current.get("competencies", [])}
+    before = previous.achieved_levels() if previous is not None else {}
+    after = current.achieved_levels()
+    episode = previous.evaluated_at if previous is not None else "first"
+    names = {c.competency_id: c.name for c in current.competencies}
 
     seen = {(r.competency_id, r.level, r.state) for r in previous_risks}
     for risk in risks:
@@ -177,17 +156,17 @@ def raise_alerts(
         competency_id, level = risk.competency_id, risk.level
         name = names.get(competency_id, competency_id)
         if risk.state == "notMet":
-            lost = _contributors(_competency(previous, competency_id) if previous else None, level) - _contributors(
-                _competency(current, competency_id), level
+            lost = _contributors(previous.competency(competency_id) if previous is not None else None, level) - _contributors(
+                current.competency(competency_id), level
             )
             facts = [people.get(u, PersonFacts(u, u)) for u in sorted(lost)]
             cause, words = _cause_of(facts)
-            shortfalls = _shortfalls(_competency(current, competency_id), level)
+            shortfalls = _shortfalls(current.competency(competency_id), level)
             if not facts and shortfalls:
                 cause, words = "performanceBelowThreshold", "performance below threshold: " + "; ".join(shortfalls)
             detail = f"{name} ({level}) is no longer met: {words}."
         else:
-            cause, words = _lapse_of(_competency(current, competency_id), level, expiring, people)
+            cause, words = _lapse_of(current.competency(competency_id), level, current.expiring, people)
             last = risk.last_day.isoformat() if risk.last_day else "soon"
             detail = f"{name} ({level}) stops being met after {last}, before the membership renewal: {words}."
         alerts.append(
@@ -224,13 +203,13 @@ def raise_alerts(
         )
 
     # An expiring achievement is announced once: the previous evaluation's list was announced.
-    announced = {_expiring_key(item) for c in (previous or {}).get("competencies", []) for item in c.get("expiring", [])}
-    for item in sorted(expiring, key=lambda e: (e["expiresOn"], e["competencyId"], e["userId"], e["code"])):
+    announced = {_expiring_key(item) for item in previous.expiring} if previous is not None else set()
+    for item in sorted(current.expiring, key=lambda e: (e.expires_on, e.competency_id, e.user_id, e.code)):
         if _expiring_key(item) in announced:
             continue
-        person = people.get(item["userId"], PersonFacts(item["userId"], item["userId"]))
-        expires_on = item["expiresOn"] if isinstance(item["expiresOn"], date) else date.fromisoformat(str(item["expiresOn"]))
-        retired = bool(item.get("acceptedUntil"))
+        person = people.get(item.user_id, PersonFacts(item.user_id, item.user_id))
+        expires_on = item.expires_on
+        retired = item.accepted_until is not None
         ends = "is accepted until" if retired else "expires on"
         remedy = (
             "a current exam of the requirement is needed, or another qualified person must count"
@@ -239,20 +218,18 @@ def raise_alerts(
         )
         alerts.append(
             Alert(
-                id=alert_id(
-                    partner_id, TYPE_EXPIRING, item["competencyId"], item["level"], item["userId"], item["code"], expires_on.isoformat()
-                ),
+                id=alert_id(partner_id, TYPE_EXPIRING, item.competency_id, item.level, item.user_id, item.code, expires_on.isoformat()),
                 type=TYPE_EXPIRING,
                 partner_id=partner_id,
-                competency_id=item["competencyId"],
-                level=item["level"],
-                title=f"An achievement that {names.get(item['competencyId'], item['competencyId'])} ({item['level']}) "
+                competency_id=item.competency_id,
+                level=item.level,
+                title=f"An achievement that {names.get(item.competency_id, item.competency_id)} ({item.level}) "
                 f"depends on {ends} {expires_on.isoformat()}",
-                detail=f"{person.display_name}'s {item['code']} {ends} {expires_on.isoformat()} (its last day); "
-                f"{remedy} before then to keep {item['level']}.",
+                detail=f"{person.display_name}'s {item.code} {ends} {expires_on.isoformat()} (its last day); "
+                f"{remedy} before then to keep {item.level}.",
                 cause="achievementExpiring",
                 raised_at=raised_at,
-                subject_user_id=item["userId"],
+                subject_user_id=item.user_id,
                 expires_on=expires_on,
             )
         )

@@ -76,6 +76,152 @@ class PartnerSnapshot:
     held: Mapping[str, LevelName] = field(default_factory=dict)  # achieved last time or subscribed
 
 
+# --- what the rules read of an evaluation -----------------------------------------------------
+#
+# The membership and alert rules read an evaluation through these records: a fresh result gives
+# them directly (``Evaluation.facts``), the stored one (the API shape) through one light pass
+# (``EvaluationFacts.from_api``). Numbers and days are the ones the API shows.
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+class ExpiringAchievement(NamedTuple):
+    """An achievement the held (or achieved) level depends on that lapses within the alert
+    window: without it the level is no longer met on the day after ``expires_on``."""
+
+    competency_id: str
+    level: str
+    user_id: str
+    code: str
+    expires_on: date  # the last day it counts
+    accepted_until: date | None = None  # a retired exam's grace ends then (its last accepted day), not the achievement
+
+    def to_api(self) -> dict[str, str]:
+        out = {
+            "competencyId": self.competency_id,
+            "level": self.level,
+            "userId": self.user_id,
+            "code": self.code,
+            "expiresOn": self.expires_on.isoformat(),
+        }
+        if self.accepted_until is not None:
+            out["acceptedUntil"] = self.accepted_until.isoformat()
+        return out
+
+    @classmethod
+    def from_api(cls, item: Mapping[str, Any]) -> ExpiringAchievement:
+        accepted = item.get("acceptedUntil")
+        return cls(
+            str(item["competencyId"]),
+            str(item["level"]),
+            str(item["userId"]),
+            str(item["code"]),
+            _day(item["expiresOn"]),
+            _day(accepted) if accepted else None,
+        )
+
+
+class PerformanceFacts(NamedTuple):
+    """A performance requirement of a level, as the API shows it."""
+
+    kind: str
+    description: str
+    required: float
+    current: float
+    met: bool
+    expires_on: date | None  # the last day it is met if nothing changes; None when not foreseen
+
+
+class LevelFacts(NamedTuple):
+    level: str
+    met: bool
+    expires_on: date | None  # the last day met if nothing changes; None when not met or not foreseen
+    contributors: frozenset[str]  # the people counted by any of its requirements
+    performance: tuple[PerformanceFacts, ...]  # its performance requirements, in path order
+
+
+class NextLevel(NamedTuple):
+    level: str
+    gap: str  # what is missing, in words
+
+
+@dataclass(frozen=True, slots=True)
+class CompetencyFacts:
+    competency_id: str
+    name: str
+    achieved_level: str  # none, silver or gold
+    levels: tuple[LevelFacts, ...] = ()  # empty for a summary that lists none
+    next_level: NextLevel | None = None
+
+    def level(self, level: str) -> LevelFacts | None:
+        return next((lv for lv in self.levels if lv.level == level), None)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationFacts:
+    """What the membership and alert rules read of one evaluation of a partner."""
+
+    evaluated_at: str  # as stored and answered: it names an alert episode, so kept as written
+    competencies: tuple[CompetencyFacts, ...] = ()
+    expiring: tuple[ExpiringAchievement, ...] = ()  # of every competency, in competency order
+
+    def competency(self, competency_id: str) -> CompetencyFacts | None:
+        return next((c for c in self.competencies if c.competency_id == competency_id), None)
+
+    def achieved_levels(self) -> dict[str, str]:
+        """competencyId → achieved level."""
+        return {c.competency_id: c.achieved_level for c in self.competencies}
+
+    @classmethod
+    def from_api(cls, evaluation: Mapping[str, Any]) -> EvaluationFacts:
+        """The facts of an evaluation in the API shape (the stored one), in one pass; parts
+        left out of a summary read as absent."""
+        competencies = []
+        expiring: list[ExpiringAchievement] = []
+        for c in evaluation.get("competencies", ()):
+            cid = c["competencyId"]
+            levels = []
+            for lv in c.get("levels", ()):
+                contributors: set[str] = set()
+                performance = []
+                for path in lv.get("paths", ()):
+                    for r in path.get("requirements", ()):
+                        contributors.update(r.get("contributors", ()))
+                        kind = r.get("kind")
+                        if kind in PERFORMANCE_KINDS:
+                            last = r.get("expiresOn")
+                            performance.append(
+                                PerformanceFacts(
+                                    kind,
+                                    r.get("description") or "",
+                                    r["required"],
+                                    r["current"],
+                                    bool(r.get("met")),
+                                    _day(last) if last else None,
+                                )
+                            )
+                last = lv.get("expiresOn")
+                levels.append(
+                    LevelFacts(
+                        lv.get("level"), bool(lv.get("met")), _day(last) if last else None, frozenset(contributors), tuple(performance)
+                    )
+                )
+            nxt = c.get("nextLevel")
+            competencies.append(
+                CompetencyFacts(
+                    cid,
+                    c.get("name", cid),
+                    c.get("achievedLevel", "none"),
+                    tuple(levels),
+                    NextLevel(nxt.get("level") or "", nxt.get("gap") or "") if nxt else None,
+                )
+            )
+            expiring += (ExpiringAchievement.from_api(e) for e in c.get("expiring", ()))
+        return cls(str(evaluation.get("evaluatedAt")), tuple(competencies), tuple(expiring))
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -176,6 +322,24 @@ class LevelResult:
             out["overrideExpiresOn"] = self.override.expires_on.isoformat()
         return out
 
+    def facts(self) -> LevelFacts:
+        last = self.lapses_on - timedelta(days=1) if self.met and self.lapses_on is not None and self.lapses_on != _NEVER else None
+        performance = tuple(
+            PerformanceFacts(
+                r.requirement.kind,
+                r.requirement.description,
+                _number(r.requirement.required),
+                _number(r.current),
+                r.met,
+                r.lapses_on - timedelta(days=1) if r.met and r.lapses_on != _NEVER else None,
+            )
+            for p in self.paths
+            for r in p.requirements
+            if not r.requirement.is_skill
+        )
+        contributors = frozenset(u for p in self.paths for r in p.requirements for u in r.contributors)
+        return LevelFacts(self.level, self.met, last, contributors, performance)
+
 
 @dataclass(frozen=True)
 class CompetencyResult:
@@ -185,7 +349,7 @@ class CompetencyResult:
     earliest_expiry: date | None
     next_level: dict[str, str] | None
     single_points_of_failure: tuple[dict[str, str], ...]
-    expiring: tuple[dict[str, str], ...]
+    expiring: tuple[ExpiringAchievement, ...]
 
     @property
     def achieved_level(self) -> str:
@@ -205,8 +369,18 @@ class CompetencyResult:
             "earliestExpiry": self.earliest_expiry.isoformat() if self.earliest_expiry else None,
             "nextLevel": self.next_level,
             "singlePointsOfFailure": list(self.single_points_of_failure),
-            "expiring": list(self.expiring),
+            "expiring": [e.to_api() for e in self.expiring],
         }
+
+    def facts(self) -> CompetencyFacts:
+        nxt = self.next_level
+        return CompetencyFacts(
+            self.competency.competency_id,
+            self.competency.name,
+            self.achieved_level,
+            tuple(lv.facts() for lv in self.levels),
+            NextLevel(nxt["level"], nxt["gap"]) if nxt else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -224,6 +398,14 @@ class Evaluation:
             "catalogVersion": self.catalog_version,
             "competencies": [c.to_api() for c in self.competencies],
         }
+
+    def facts(self) -> EvaluationFacts:
+        """What the rules read of it: ``EvaluationFacts.from_api(self.to_api())``, without the API shape."""
+        return EvaluationFacts(
+            self.evaluated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            tuple(c.facts() for c in self.competencies),
+            tuple(e for c in self.competencies for e in c.expiring),
+        )
 
 
 def achieved_levels(evaluation: Mapping[str, Any] | None) -> dict[str, str]:
@@ -502,7 +684,7 @@ def _evaluate_competency(
     # Who the held (or achieved) level depends on: single points of failure and expiring holds.
     key_index = next((i for i, lv in enumerate(levels) if lv.level == (held if held != "none" else achieved)), None)
     spof: list[dict[str, str]] = []
-    expiring: list[dict[str, Any]] = []
+    expiring: list[ExpiringAchievement] = []
     if key_index is not None and levels[key_index].met:
         key_level = levels[key_index]
         # The key level is met by its own paths or override, or by a higher level's (implied).
@@ -525,7 +707,7 @@ def _depended_on(
     people_then: _People,
     snapshot: PartnerSnapshot,
     lapses: date,
-) -> list[dict[str, Any]]:
+) -> list[ExpiringAchievement]:
     """The achievements whose lapse ends the key level: each lapses on the level's lapse day,
     and had it not lapsed (all else as scheduled) the level would still be met that day."""
     candidates = sorted(
@@ -548,23 +730,16 @@ def _depended_on(
         if f.competency_id == competency.competency_id:
             figures_then[f.metric].append(f)
     key = competency.levels[key_index].level
-    out: list[dict[str, Any]] = []
+    last = lapses - timedelta(days=1)
+    out: list[ExpiringAchievement] = []
     for user_id, code in candidates:
         if not _levels(competency, people_then.keeping(user_id, code), snapshot, figures_then, lapses)[key_index].met:
             continue
         exam = people.catalog.exam_by_code.get(code)
-        last = lapses - timedelta(days=1)
-        item: dict[str, Any] = {
-            "competencyId": competency.competency_id,
-            "level": key,
-            "userId": user_id,
-            "code": code,
-            "expiresOn": last.isoformat(),
-        }
-        if exam is not None and exam.accepted_until == last:
-            item["acceptedUntil"] = last.isoformat()  # a retired exam's grace ends, not the achievement
-        out.append(item)
-    out.sort(key=lambda e: (e["expiresOn"], e["userId"], e["code"]))
+        # A retired exam whose grace ends that day: accepted until then, not expiring.
+        accepted = last if exam is not None and exam.accepted_until == last else None
+        out.append(ExpiringAchievement(competency.competency_id, key, user_id, code, last, accepted))
+    out.sort(key=lambda e: (e.expires_on, e.user_id, e.code))
     return out
 
 
@@ -626,10 +801,16 @@ __all__ = [
     "PERFORMANCE_KINDS",
     "SKILL_KINDS",
     "Achievement",
+    "CompetencyFacts",
     "Evaluation",
+    "EvaluationFacts",
+    "ExpiringAchievement",
+    "LevelFacts",
     "MetricFigure",
+    "NextLevel",
     "Override",
     "PartnerSnapshot",
+    "PerformanceFacts",
     "Person",
     "evaluate",
 ]

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from shared.domain.catalog import LEVEL_RANK
-from shared.domain.evaluation import achieved_levels
+from shared.domain.evaluation import EvaluationFacts
 from shared.schedules import NIGHTLY_EVALUATION, runs
 
 YEAR = timedelta(days=365)
@@ -76,8 +76,12 @@ class NotEligible(Exception):
         self.gap = gap
 
 
-def eligible_levels(evaluation: Mapping[str, Any] | None) -> list[str]:
-    best = max((LEVEL_RANK.get(level, 0) for level in achieved_levels(evaluation).values()), default=0)
+def _achieved(evaluation: EvaluationFacts | None) -> dict[str, str]:
+    return evaluation.achieved_levels() if evaluation is not None else {}
+
+
+def eligible_levels(evaluation: EvaluationFacts | None) -> list[str]:
+    best = max((LEVEL_RANK.get(level, 0) for level in _achieved(evaluation).values()), default=0)
     return [level for level in ("silver", "gold") if LEVEL_RANK[level] <= best]
 
 
@@ -96,13 +100,13 @@ def displayed_level(subscription: Subscription | None, on: date) -> str:
     return subscription.level if subscription is not None and status(subscription, on) in ("active", "renewalOpen") else "none"
 
 
-def business_profile(level: str, evaluation: Mapping[str, Any] | None, bought_for: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+def business_profile(level: str, evaluation: EvaluationFacts | None, bought_for: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """What the profile shows at ``level``: today's achieved competencies, and those the
     subscription was bought for (``bought_for``) at their level, whichever is higher."""
     if level == "none":
         return []
     best = dict(bought_for or {})
-    for competency_id, achieved in achieved_levels(evaluation).items():
+    for competency_id, achieved in _achieved(evaluation).items():
         if LEVEL_RANK.get(achieved, 0) > LEVEL_RANK.get(best.get(competency_id, "none"), 0):
             best[competency_id] = achieved
     return [
@@ -112,19 +116,18 @@ def business_profile(level: str, evaluation: Mapping[str, Any] | None, bought_fo
     ]
 
 
-def _level_state(evaluation: Mapping[str, Any] | None, competency_id: str, level: str) -> tuple[bool, date | None]:
-    """(met, last day met if foreseen) of a competency's level in an evaluation (API shape)."""
-    competency = next((c for c in (evaluation or {}).get("competencies", []) if c.get("competencyId") == competency_id), None)
+def _level_state(evaluation: EvaluationFacts | None, competency_id: str, level: str) -> tuple[bool, date | None]:
+    """(met, last day met if foreseen) of a competency's level in an evaluation."""
+    competency = evaluation.competency(competency_id) if evaluation is not None else None
     if competency is None:
         return False, None
-    result = next((lv for lv in competency.get("levels", []) if lv.get("level") == level), None)
+    result = competency.level(level)
     if result is None:  # a summary without levels: the achieved level decides (gold implies silver)
-        return LEVEL_RANK.get(competency.get("achievedLevel", "none"), 0) >= LEVEL_RANK[level], None
-    last = result.get("expiresOn")
-    return bool(result.get("met")), date.fromisoformat(last) if last else None
+        return LEVEL_RANK.get(competency.achieved_level, 0) >= LEVEL_RANK[level], None
+    return result.met, result.expires_on
 
 
-def renewal_risks(subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, window_days: int) -> list[RenewalRisk]:
+def renewal_risks(subscription: Subscription | None, evaluation: EvaluationFacts | None, on: date, window_days: int) -> list[RenewalRisk]:
     """The competencies the subscription was bought for that put its renewal at risk."""
     if subscription is None or displayed_level(subscription, on) == "none":
         return []
@@ -173,18 +176,18 @@ def due_reminders(subscription: Subscription | None, on: date) -> list[Reminder]
     return due
 
 
-def _gap(evaluation: Mapping[str, Any] | None, level: str) -> str | None:
+def _gap(evaluation: EvaluationFacts | None, level: str) -> str | None:
     """The smallest stated gap to ``level`` among the competencies (for the 409 problem)."""
     gaps = []
-    for c in (evaluation or {}).get("competencies", []):
-        nxt = c.get("nextLevel") or {}
-        if nxt.get("level") == level and nxt.get("gap"):
-            gaps.append((len(nxt["gap"]), f"{c.get('name', c['competencyId'])}: {nxt['gap']}"))
+    for c in evaluation.competencies if evaluation is not None else ():
+        nxt = c.next_level
+        if nxt is not None and nxt.level == level and nxt.gap:
+            gaps.append((len(nxt.gap), f"{c.name}: {nxt.gap}"))
     return min(gaps)[1] if gaps else None
 
 
 def buy(
-    level: str, current: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, *, schedule: str = NIGHTLY_EVALUATION
+    level: str, current: Subscription | None, evaluation: EvaluationFacts | None, on: date, *, schedule: str = NIGHTLY_EVALUATION
 ) -> Purchase:
     """Buy, renew or upgrade; raises ``NotEligible`` with the gap in words (``schedule``: the nightly evaluation's)."""
     if evaluation is None:
@@ -209,7 +212,7 @@ def buy(
     return Purchase(Subscription(level, on, on + YEAR), "purchase")
 
 
-def renewal_at_risk(subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, window_days: int) -> bool:
+def renewal_at_risk(subscription: Subscription | None, evaluation: EvaluationFacts | None, on: date, window_days: int) -> bool:
     """Subscribed, and the renewal is at risk: a risk per ``renewal_risks``, or (a subscription
     bought for no recorded competency) the subscribed level is no longer met anywhere."""
     if displayed_level(subscription, on) == "none" or subscription is None:
@@ -220,7 +223,7 @@ def renewal_at_risk(subscription: Subscription | None, evaluation: Mapping[str, 
 
 
 def membership_view(
-    partner_id: str, subscription: Subscription | None, evaluation: Mapping[str, Any] | None, on: date, window_days: int
+    partner_id: str, subscription: Subscription | None, evaluation: EvaluationFacts | None, on: date, window_days: int
 ) -> dict[str, Any]:
     level = displayed_level(subscription, on)
     return {

@@ -148,15 +148,13 @@ class AlertService:
     def rules(self, change: Change) -> list[Alert]:
         """The alerts the rules raise for the change an evaluation found (stored by ``record``)."""
         current = change.current
-        expiring = [dict(item) for comp in current.get("competencies", []) for item in comp.get("expiring", [])]
         return raise_alerts(
             partner_id=change.inputs.partner_id,
             previous=change.previous,
             current=current,
             held=change.inputs.held_levels(change.on),
             people=alert_facts(change.inputs),
-            expiring=expiring,
-            raised_at=datetime.fromisoformat(str(current["evaluatedAt"]).replace("Z", "+00:00")),
+            raised_at=datetime.fromisoformat(current.evaluated_at.replace("Z", "+00:00")),
             risks=change.risks,
             previous_risks=change.previous_risks,
             reminders=change.reminders,

@@ -80,6 +80,7 @@ class PartnerInputs:
     overrides: list[OverrideDoc] = field(default_factory=list)
     subscription: SubscriptionDoc | None = None
     latest: EvaluationDoc | None = None
+    _latest_facts: engine.EvaluationFacts | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_documents(cls, partner_id: str, documents: Sequence[Stored] | DocumentsByType) -> PartnerInputs:
@@ -112,6 +113,12 @@ class PartnerInputs:
             inputs.latest = EvaluationDoc.from_doc(d.body)
         return inputs
 
+    def latest_facts(self) -> engine.EvaluationFacts | None:
+        """What the rules read of the latest stored evaluation (parsed once)."""
+        if self._latest_facts is None and self.latest is not None:
+            self._latest_facts = engine.EvaluationFacts.from_api(self.latest.evaluation)
+        return self._latest_facts
+
     def subscription_rules(self) -> membership_rules.Subscription | None:
         sub = self.subscription
         return membership_rules.Subscription(sub.level, sub.purchased_on, sub.expires_on, dict(sub.competencies)) if sub else None
@@ -128,7 +135,7 @@ class PartnerInputs:
                 for r in self.latest.renewal_risks
             ]
         on = date.fromisoformat(str(self.latest.evaluation["evaluatedAt"])[:10])
-        return membership_rules.renewal_risks(self.subscription_rules(), self.latest.evaluation, on, window_days)
+        return membership_rules.renewal_risks(self.subscription_rules(), self.latest_facts(), on, window_days)
 
     def linked_msa_by_user(self) -> dict[str, str]:
         return count_linked(self.mirrors)
@@ -140,7 +147,8 @@ class PartnerInputs:
 
     def held_levels(self, on: date) -> dict[str, str]:
         """Levels the partner holds per competency: achieved last time, or subscribed."""
-        return held_levels(engine.achieved_levels(self.latest.evaluation if self.latest else None), self.subscription, on)
+        latest = self.latest_facts()
+        return held_levels(latest.achieved_levels() if latest is not None else {}, self.subscription, on)
 
 
 def held_levels(achieved: Mapping[str, str], subscription: SubscriptionDoc | None, on: date) -> dict[str, str]:
@@ -167,8 +175,8 @@ class Change(NamedTuple):
     """What an evaluation found, for the alert rules."""
 
     inputs: PartnerInputs
-    previous: dict[str, Any] | None
-    current: dict[str, Any]
+    previous: engine.EvaluationFacts | None
+    current: engine.EvaluationFacts
     on: date
     risks: list[membership_rules.RenewalRisk]
     previous_risks: list[membership_rules.RenewalRisk]
@@ -283,21 +291,23 @@ class EvaluationService:
             outputs = [t for t in EVALUATION_OUTPUT_TYPES if t != DESIGNATION_RESULT_TYPE or designations_reused is None]
             documents |= by_type(self._store.query(pk, types=outputs))
         inputs = PartnerInputs.from_documents(partner_id, documents)
-        evaluation, stable_until = self.compute(inputs, at)
-        achieved = engine.achieved_levels(evaluation)
+        result, stable_until = self.compute(inputs, at)
+        current = result.facts()  # what the rules read; the API shape is what is stored and answered
+        evaluation = result.to_api()
+        achieved = current.achieved_levels()
         # Reusable tomorrow only if tomorrow's held levels (these achieved ones) compute the same.
         used, following = inputs.held_levels(on), held_levels(achieved, inputs.subscription, on)
         reusable = _reusable_held(used, following, achieved)
         fingerprint = self._fingerprint(inputs_seen, following if reusable else used)
-        previous = inputs.latest.evaluation if inputs.latest else None
+        previous = inputs.latest_facts()
         subscription = inputs.subscription_rules()
         # One rule for GET membership and the at-risk alert: membership.renewal_risks.
-        risks = membership_rules.renewal_risks(subscription, evaluation, on, self._window)
-        _count_level_changes(previous, evaluation)
+        risks = membership_rules.renewal_risks(subscription, current, on, self._window)
+        _count_level_changes(previous, current)
         alerts: list[Alert] = []
         if self._alerts is not None:
             reminders = membership_rules.due_reminders(subscription, on)
-            alerts += self._alerts.rules(Change(inputs, previous, evaluation, on, risks, inputs.previous_risks(self._window), reminders))
+            alerts += self._alerts.rules(Change(inputs, previous, current, on, risks, inputs.previous_risks(self._window), reminders))
         writes: list[Document] = []
         designations_record = (stamp or {}).get("designations")
         if designations_reused is not None:
@@ -309,7 +319,7 @@ class EvaluationService:
             stable_until = min(stable_until, part.stable_until)
             designations_record = part.record()
         summary = _summary(evaluation)
-        if previous is None or _summary(previous) != summary:
+        if inputs.latest is None or _summary(inputs.latest.evaluation) != summary:
             # History keeps every change of level, risk or value (not a copy per night).
             history = EvaluationHistoryDoc(
                 id=f"evaluation:{iso(at)}", evaluated_at=at, achieved=summary[0], at_risk=summary[1], current=summary[2]
@@ -336,8 +346,8 @@ class EvaluationService:
         telemetry.count("competency.partners.evaluated", outcome="computed")
         return "computed", evaluation
 
-    def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[dict[str, Any], date]:
-        """The evaluation in the API shape, and the day before which it cannot change."""
+    def compute(self, inputs: PartnerInputs, at: datetime) -> tuple[engine.Evaluation, date]:
+        """The engine's result (``to_api`` gives the API shape), and the day before which it cannot change."""
         on = at.date()
         linked = inputs.linked_msa_by_user()
         snapshot = engine.PartnerSnapshot(
@@ -376,7 +386,7 @@ class EvaluationService:
             for day in membership_rules.reminder_days(inputs.subscription_rules()):
                 days += [day, day + membership_rules.REMINDER_GRACE]
             stable_until = min([stable_until, *(d for d in days if d > on)])
-        return result.to_api(), stable_until
+        return result, stable_until
 
     def history(self, partner_id: str, start: date | None, end: date | None) -> dict[str, Any]:
         """Progress over time: per night, each competency's level and requirement values."""
@@ -405,10 +415,10 @@ class EvaluationService:
         return evaluation
 
 
-def _count_level_changes(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> None:
+def _count_level_changes(previous: engine.EvaluationFacts | None, current: engine.EvaluationFacts) -> None:
     """Metrics of one computed evaluation: each level gained or lost."""
-    before = engine.achieved_levels(previous) if previous is not None else {}
-    after = engine.achieved_levels(current)
+    before = previous.achieved_levels() if previous is not None else {}
+    after = current.achieved_levels()
     for competency_id in before.keys() | after.keys():
         old, new = before.get(competency_id, "none"), after.get(competency_id, "none")
         if LEVEL_RANK.get(new, 0) > LEVEL_RANK.get(old, 0):

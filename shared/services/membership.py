@@ -17,6 +17,7 @@ from shared.api_models import ApiOut, Omitted
 from shared.documents import ApiModel, EvaluationDoc, SubscriptionDoc, iso, partner_pk, utc_now
 from shared.domain import membership as rules
 from shared.domain.catalog import Level
+from shared.domain.evaluation import EvaluationFacts
 from shared.errors import Conflict
 from shared.ports import ConflictError, DocumentStore, Stored
 from shared.schedules import NIGHTLY_EVALUATION
@@ -44,11 +45,17 @@ class MembershipService:
         self._clock = clock
         self._schedule = nightly_schedule
 
-    def _read(self, partner_id: str) -> tuple[Stored | None, dict[str, Any] | None]:
+    def _read(self, partner_id: str) -> tuple[Stored | None, EvaluationFacts | None]:
         pk = partner_pk(partner_id)
         stored = self._store.read(pk, SubscriptionDoc.DOC_ID)
         evaluation = self._store.read(pk, EvaluationDoc.DOC_ID)
-        return stored, (EvaluationDoc.from_doc(evaluation.body).evaluation if evaluation else None)
+        return stored, (EvaluationFacts.from_api(EvaluationDoc.from_doc(evaluation.body).evaluation) if evaluation else None)
+
+    def _evaluated(self, partner_id: str) -> EvaluationFacts | None:
+        """Today's facts (the partner evaluated now), or the stored evaluation's without an evaluator."""
+        if self._evaluate is None:
+            return self._read(partner_id)[1]
+        return EvaluationFacts.from_api(self._evaluate(partner_id))
 
     @staticmethod
     def _subscription(stored: Stored | None) -> rules.Subscription | None:
@@ -64,7 +71,7 @@ class MembershipService:
     def buy(self, partner_id: str, body: MembershipIn, *, actor: str) -> dict[str, Any]:
         stored = self._store.read(partner_pk(partner_id), SubscriptionDoc.DOC_ID)
         # Today's facts, not last night's: a departure or an unlink since then counts.
-        evaluation = self._evaluate(partner_id) if self._evaluate is not None else self._read(partner_id)[1]
+        evaluation = self._evaluated(partner_id)
         now = self._clock()
         current = self._subscription(stored)
         try:
@@ -94,7 +101,7 @@ class MembershipService:
             except ConflictError:
                 raise Conflict("Another purchase was made at the same time; read the membership and try again.") from None
             if self._evaluate is not None:
-                evaluation = self._evaluate(partner_id)  # the renewal risks and alerts start from the purchase
+                evaluation = self._evaluated(partner_id)  # the renewal risks and alerts start from the purchase
         stored = self._store.read(partner_pk(partner_id), SubscriptionDoc.DOC_ID)
         view = rules.membership_view(partner_id, self._subscription(stored), evaluation, now.date(), self._window)
         view["purchase"] = {"kind": purchase.kind, "discountPercent": purchase.discount_percent}

@@ -73,7 +73,7 @@ def test_an_unchanged_partner_is_reused_until_a_date_that_matters(world: tuple[S
     assert len(computed) == 2
     fresh = EvaluationService(store, SqliteMessageQueue(":memory:"), CATALOG, alert_window_days=60)
     reused = service.evaluate_partner("p1", evaluated_at=datetime(2027, 1, 5, 2, tzinfo=UTC))
-    assert reused == fresh.compute(fresh.read_inputs("p1"), datetime(2027, 1, 5, 2, tzinfo=UTC))[0]
+    assert reused == fresh.compute(fresh.read_inputs("p1"), datetime(2027, 1, 5, 2, tzinfo=UTC))[0].to_api()
 
 
 def test_any_write_to_an_input_re_computes(world: tuple[SqliteDocumentStore, EvaluationService, list[int]]) -> None:

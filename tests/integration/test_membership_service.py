@@ -3,6 +3,7 @@ answers with, once per episode (embedded store, the real services)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -72,10 +73,9 @@ class World:
         return raise_alerts(
             partner_id="p1",
             previous=change.previous,
-            current=change.current,
+            current=dataclasses.replace(change.current, expiring=()),  # the at-risk rule alone: no expiring achievements
             held={},
             people={},
-            expiring=[],
             raised_at=self.now,
             risks=change.risks,
             previous_risks=change.previous_risks,

@@ -37,7 +37,8 @@ def test_unchanged_partners_get_identical_results_on_night_two(tmp_path: Path) -
 
         assert all(second[p]["evaluatedAt"] == "2026-11-26T02:00:00Z" for p in ids)
         for partner_id in ids:
-            fresh, _ = service.compute(service.read_inputs(partner_id), night_2)
+            result, _ = service.compute(service.read_inputs(partner_id), night_2)
+            fresh = result.to_api()
             assert _without_time(second[partner_id]) == _without_time(fresh), partner_id
             if partner_id not in changed:
                 assert _without_time(second[partner_id]) == _without_time(first[partner_id]), partner_id

@@ -16,6 +16,7 @@ from shared.domain.alert_rules import (
     raise_alerts,
 )
 from shared.domain.membership import Subscription, renewal_risks
+from tests.unit.facts import facts, maybe_facts
 
 AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
 ON = AT.date()
@@ -68,16 +69,16 @@ def run(previous, current, held, people=PEOPLE, expiring=()):
     """``held``: the competencies a subscription was bought for; the risks come from the one
     rule GET membership answers with."""
     sub = Subscription("gold", ON - timedelta(days=100), ON + timedelta(days=265), held)
+    before, now = maybe_facts(previous), facts(current, expiring)
     return raise_alerts(
         partner_id="p1",
-        previous=previous,
-        current=current,
+        previous=before,
+        current=now,
         held=held,
         people=people,
-        expiring=list(expiring),
         raised_at=AT,
-        risks=renewal_risks(sub, current, ON, 60),
-        previous_risks=renewal_risks(sub, previous, ON, 60) if previous else [],
+        risks=renewal_risks(sub, now, ON, 60),
+        previous_risks=renewal_risks(sub, before, ON, 60) if before else [],
     )
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.domain.catalog import LEVEL_RANK, load_catalog
-from shared.domain.evaluation import Achievement, MetricFigure, Override, PartnerSnapshot, Person, evaluate
+from shared.domain.evaluation import Achievement, EvaluationFacts, MetricFigure, Override, PartnerSnapshot, Person, evaluate
 
 CATALOG = load_catalog()
 ON = date(2026, 11, 25)
@@ -329,3 +329,30 @@ def test_the_result_holds_until_its_stable_until_day(case: tuple[PartnerSnapshot
     later_day = min(on + timedelta(days=offset), first.stable_until - timedelta(days=1))
     later = evaluate(CATALOG, snapshot, later_day, evaluated_at=AT, alert_window_days=window)
     assert later.to_api() == first.to_api()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(near_boundaries(), st.tuples(snapshots(), dates)), st.integers(min_value=1, max_value=90))
+def test_the_rules_read_the_same_facts_from_a_result_and_from_its_stored_form(case: tuple[PartnerSnapshot, date], window: int) -> None:
+    """Two roads to what the membership and alert rules read: the engine's result directly, and
+    the stored evaluation (the API shape) through its one parser. They agree on every fact,
+    numbers and days included."""
+    snapshot, on = case
+    result = evaluate(CATALOG, snapshot, on, evaluated_at=AT, alert_window_days=window)
+    assert EvaluationFacts.from_api(result.to_api()) == result.facts()
+
+
+def test_the_facts_carry_expiring_achievements_lapse_days_and_the_next_level() -> None:
+    """The agreement above covers these parts: a result that has each of them."""
+    snapshot = cloud_platform_silver(achievements=[ach(1, "70-533", expires=ON + timedelta(days=30))])
+    result = evaluate(CATALOG, snapshot, ON, evaluated_at=AT, alert_window_days=60)
+    facts = result.facts()
+    cloud = facts.competency("cloud-platform")
+    assert cloud is not None and cloud.achieved_level == "silver" and cloud.next_level is not None
+    silver = cloud.level("silver")
+    assert silver is not None and silver.met and silver.expires_on == ON + timedelta(days=30) and silver.contributors == {"u1"}
+    assert [(e.competency_id, e.user_id, e.code, e.expires_on) for e in facts.expiring] == [
+        ("cloud-platform", "u1", "70-533", ON + timedelta(days=30))
+    ]
+    assert any(r.expires_on is not None for r in silver.performance)  # the revenue figure leaves its trailing period
+    assert EvaluationFacts.from_api(result.to_api()) == facts

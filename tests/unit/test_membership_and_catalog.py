@@ -13,23 +13,26 @@ import pytest
 
 from shared.domain import membership as m
 from shared.domain.catalog import SHIPPED_CATALOG, CatalogError, load_catalog
+from shared.domain.evaluation import EvaluationFacts
 
 ON = date(2026, 11, 25)
 
 
-def evaluation(**levels: str) -> dict[str, Any]:
-    return {
-        "competencies": [
-            {
-                "competencyId": cid,
-                "name": cid,
-                "achievedLevel": lv,
-                "atRisk": False,
-                "nextLevel": {"level": "gold", "gap": "2 more individuals"},
-            }
-            for cid, lv in levels.items()
-        ]
-    }
+def evaluation(**levels: str) -> EvaluationFacts:
+    return EvaluationFacts.from_api(
+        {
+            "competencies": [
+                {
+                    "competencyId": cid,
+                    "name": cid,
+                    "achievedLevel": lv,
+                    "atRisk": False,
+                    "nextLevel": {"level": "gold", "gap": "2 more individuals"},
+                }
+                for cid, lv in levels.items()
+            ]
+        }
+    )
 
 
 def test_eligibility_follows_the_best_achieved_level() -> None:

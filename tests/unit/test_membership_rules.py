@@ -12,27 +12,31 @@ from hypothesis import strategies as st
 
 from shared.domain import membership as m
 from shared.domain.alert_rules import TYPE_AT_RISK, TYPE_REMINDER, raise_alerts
+from shared.domain.evaluation import EvaluationFacts
+from tests.unit.facts import facts
 
 ON = date(2026, 11, 25)
 AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
 SUB = m.Subscription("silver", ON - timedelta(days=100), ON + timedelta(days=265), {"cloud-platform": "silver"})
 
 
-def evaluation(met: bool, last_day: date | None = None, competency: str = "cloud-platform") -> dict[str, Any]:
+def evaluation(met: bool, last_day: date | None = None, competency: str = "cloud-platform") -> EvaluationFacts:
     silver: dict[str, Any] = {"level": "silver", "met": met, "override": False, "paths": []}
     if last_day is not None:
         silver["expiresOn"] = last_day.isoformat()
-    return {
-        "evaluatedAt": "2026-11-25T02:00:00Z",
-        "competencies": [
-            {
-                "competencyId": competency,
-                "name": competency,
-                "achievedLevel": "silver" if met else "none",
-                "levels": [silver, {"level": "gold", "met": False, "override": False, "paths": []}],
-            }
-        ],
-    }
+    return facts(
+        {
+            "evaluatedAt": "2026-11-25T02:00:00Z",
+            "competencies": [
+                {
+                    "competencyId": competency,
+                    "name": competency,
+                    "achievedLevel": "silver" if met else "none",
+                    "levels": [silver, {"level": "gold", "met": False, "override": False, "paths": []}],
+                }
+            ],
+        }
+    )
 
 
 # --- 3. status through the year -----------------------------------------------------------------
@@ -70,7 +74,7 @@ def test_a_level_that_lapses_before_the_renewal_within_the_window_is_at_risk() -
 def test_no_subscription_no_renewal_risk() -> None:
     assert m.renewal_risks(None, evaluation(False), ON, 60) == []
     alerts = raise_alerts(
-        partner_id="p", previous=None, current=evaluation(False), held={"cloud-platform": "silver"}, people={}, expiring=[], raised_at=AT
+        partner_id="p", previous=None, current=evaluation(False), held={"cloud-platform": "silver"}, people={}, raised_at=AT
     )
     assert [a for a in alerts if a.type == TYPE_AT_RISK] == []
 
@@ -86,7 +90,6 @@ def test_the_at_risk_alert_is_raised_once_per_episode() -> None:
             current=lapsing,
             held={},
             people={},
-            expiring=[],
             raised_at=AT,
             risks=risks,
             previous_risks=previous_risks,
@@ -118,7 +121,6 @@ def test_get_membership_and_the_at_risk_alert_never_contradict(met: bool, lapse_
         current=current,
         held=dict(SUB.competencies),
         people={},
-        expiring=[],
         raised_at=AT,
         risks=m.renewal_risks(SUB, current, on, window),
         previous_risks=[],
@@ -145,7 +147,6 @@ def test_reminders_fall_15_days_before_and_23_days_after_the_anniversary() -> No
         current=evaluation(True),
         held={},
         people={},
-        expiring=[],
         raised_at=AT,
         reminders=m.due_reminders(SUB, anniversary - timedelta(days=15)),
     )
@@ -157,7 +158,6 @@ def test_reminders_fall_15_days_before_and_23_days_after_the_anniversary() -> No
         current=evaluation(True),
         held={},
         people={},
-        expiring=[],
         raised_at=AT,
         reminders=m.due_reminders(SUB, anniversary - timedelta(days=13)),
     )

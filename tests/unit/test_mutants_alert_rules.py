@@ -22,6 +22,7 @@ from shared.domain.alert_rules import (
 )
 from shared.domain.catalog import LEVEL_RANK
 from shared.domain.membership import RenewalRisk
+from tests.unit.facts import facts, maybe_facts
 
 AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
 YESTERDAY = "2026-11-24T02:00:00Z"
@@ -80,11 +81,10 @@ def not_met(evaluation: dict[str, Any] | None, held: dict[str, str]) -> list[Ren
 def run(previous: dict[str, Any] | None, current: dict[str, Any], held: dict[str, str], expiring: list[dict[str, Any]] = ()) -> list[Alert]:  # type: ignore[assignment]
     return raise_alerts(
         partner_id="p1",
-        previous=previous,
-        current=current,
+        previous=maybe_facts(previous),
+        current=facts(current, expiring),
         held=held,
         people=PEOPLE,
-        expiring=list(expiring),
         raised_at=AT,
         risks=not_met(current, held),
         previous_risks=not_met(previous, held),
@@ -392,10 +392,9 @@ def lapsing(
     alerts = raise_alerts(
         partner_id="p1",
         previous=None,
-        current=current,
+        current=facts(current, expiring),
         held={},
         people=PEOPLE,
-        expiring=list(expiring),
         raised_at=AT,
         risks=risks,
         previous_risks=list(previous_risks),
@@ -488,7 +487,7 @@ def test_a_renewal_reminder_says_when_the_window_opens_or_opened_and_when_it_clo
     current = evaluation(TODAY)
     before, after = Reminder("gold", anniversary, closes, -15), Reminder("gold", anniversary, closes, 23)
     alerts = raise_alerts(
-        partner_id="p1", previous=None, current=current, held={}, people=PEOPLE, expiring=[], raised_at=AT, reminders=[before, after]
+        partner_id="p1", previous=None, current=facts(current), held={}, people=PEOPLE, raised_at=AT, reminders=[before, after]
     )
     window = (
         "The gold benefit pack's renewal window runs from 2027-01-10 to 2027-02-09; renew within it to keep the level and its benefits."

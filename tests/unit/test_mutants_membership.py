@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from shared.domain import membership as m
+from shared.domain.evaluation import EvaluationFacts
 
 ANNIVERSARY = date(2026, 6, 1)
 SILVER = m.Subscription("silver", date(2025, 6, 1), ANNIVERSARY)
@@ -19,8 +20,8 @@ def competency(cid: str, level: str, *, at_risk: bool = False, next_level: dict[
     return {"competencyId": cid, "name": cid.title(), "achievedLevel": level, "atRisk": at_risk, "nextLevel": next_level}
 
 
-def evaluation(*competencies: dict[str, Any]) -> dict[str, Any]:
-    return {"competencies": list(competencies)}
+def evaluation(*competencies: dict[str, Any]) -> EvaluationFacts:
+    return EvaluationFacts.from_api({"competencies": list(competencies)})
 
 
 BOTH = evaluation(competency("a", "gold"), competency("b", "silver"), competency("c", "none"))
@@ -48,7 +49,7 @@ def test_no_subscription_has_status_none_and_shows_no_level() -> None:
 
 def test_eligibility_is_every_level_up_to_the_best_achieved() -> None:
     assert m.eligible_levels(None) == []
-    assert m.eligible_levels({}) == []
+    assert m.eligible_levels(EvaluationFacts.from_api({})) == []
     assert m.eligible_levels(evaluation(competency("a", "gold"))) == ["silver", "gold"]
     assert m.eligible_levels(evaluation(competency("a", "silver"), competency("b", "none"))) == ["silver"]
     assert m.eligible_levels(evaluation(competency("a", "none"))) == []
@@ -129,7 +130,7 @@ def test_buying_an_unmet_level_names_the_smallest_gap() -> None:
 
 
 def test_an_unmet_level_without_a_stated_gap_says_only_that() -> None:
-    e = {"competencies": [{"competencyId": "x", "achievedLevel": "none", "nextLevel": {"level": "silver", "gap": "2 more"}}]}
+    e = evaluation({"competencyId": "x", "achievedLevel": "none", "nextLevel": {"level": "silver", "gap": "2 more"}})
     with pytest.raises(m.NotEligible) as caught:
         m.buy("gold", None, e, ANNIVERSARY)
     assert caught.value.detail == "The organisation does not meet any competency at gold."
