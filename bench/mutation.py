@@ -125,6 +125,16 @@ def main() -> int:
     if not files:
         print("no mutant has run: no score", file=sys.stderr)
         return 1
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    for f in files.values():
+        f["commit"] = commit
+    # A run of some modules keeps the others' last figures (each file says which commit it is of).
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for path, figures in previous.get("files", {}).items():
+        if path not in files:
+            files[path] = {**figures, "commit": figures.get("commit", previous.get("commit", ""))}
+            survivors += [s for s in previous.get("survivors", []) if s["mutant"].startswith(path[:-3].replace("/", ".") + ".")]
+    files = dict(sorted(files.items()))
     killed = sum(f["killed"] for f in files.values())
     counted = sum(f["mutants"] - f["equivalent"] - f["notRun"] for f in files.values())
     total = {
@@ -134,9 +144,7 @@ def main() -> int:
     }
     results = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip(),
+        "commit": commit,
         "tool": "mutmut " + _version(),
         "goal": GOAL,
         "files": files,
