@@ -4,7 +4,8 @@
 // of answering 404; (2) it stores items of any size, where Cosmos DB refuses an item over
 // 2 MB with 413 RequestEntityTooLarge (learn.microsoft.com/azure/cosmos-db/concepts-limits);
 // (3) its transactional batch keeps the operations before a failed one, where Cosmos DB's is
-// all or nothing (the others answered 424 Failed Dependency).
+// all or nothing (the others answered 424 Failed Dependency), and takes any number of
+// operations, where Cosmos DB takes at most 100.
 // The fixes wrap handlers before the routes table is built; nothing else changes.
 "use strict";
 const MAX_ITEM_BYTES = 2 * 1024 * 1024;
@@ -41,6 +42,11 @@ batch.default = async (account, req, res, params) => {
   if (!Array.isArray(body)) {
     res.statusCode = 400;
     return { message: "Invalid request body" };
+  }
+  if (body.length > 100) {
+    // Cosmos DB's limit for a transactional batch (learn.microsoft.com/azure/cosmos-db/concepts-limits).
+    res.statusCode = 400;
+    return { code: "BadRequest", message: "Batch request has more operations than what is supported." };
   }
   // From here on synchronous: no other request runs between an operation and its undoing.
   journal = [];
