@@ -192,10 +192,10 @@ def test_a_batch_whose_create_meets_an_existing_id_writes_nothing(store: Documen
 
 def test_a_batch_over_cosmos_db_limits_is_sent_in_parts_and_every_document_is_written(store: DocumentStore) -> None:
     """At most 100 operations and 2 MB a transactional batch: 250 small documents, and 250 of
-    20 KB (5 MB), still land."""
+    30 KB (7.5 MB; 100 of them would be 3 MB), still land."""
     p = pk()
     store.write_batch(p, creates=[{"id": f"s{i:03d}", "type": "alert"} for i in range(250)])
-    store.write_batch(p, upserts=[{"id": f"d{i:03d}", "type": "metric", "blob": "x" * 20_000} for i in range(250)])
+    store.write_batch(p, upserts=[{"id": f"d{i:03d}", "type": "metric", "blob": "x" * 30_000} for i in range(250)])
     assert len(store.query(p, types=["alert"])) == 250
     assert len(store.query(p, types=["metric"])) == 250
 
