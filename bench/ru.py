@@ -88,36 +88,35 @@ def meter(store: Any) -> Meter:
         m.query_kb += sum(_kb(s.body) for s in result)
         return result
 
+    def written(body: Any, *, created: bool) -> None:
+        kb = _kb(body)
+        if created:
+            m.creates += 1
+            m.create_kb += kb
+            m.create_ru += CREATE_RU_PER_KB * max(1.0, kb)
+        else:
+            m.upserts += 1
+            m.upsert_kb += kb
+            m.upsert_ru += REPLACE_RU_PER_KB * max(1.0, kb)
+
     def metered_create(partition_key: str, doc: Any) -> Any:
         stored = create(partition_key, doc)
-        kb = _kb(stored.body)
-        m.creates += 1
-        m.create_kb += kb
-        m.create_ru += CREATE_RU_PER_KB * max(1.0, kb)
+        written(stored.body, created=True)
         return stored
 
     def metered_upsert(partition_key: str, doc: Any) -> Any:
         stored = upsert(partition_key, doc)
-        kb = _kb(stored.body)
-        m.upserts += 1
-        m.upsert_kb += kb
-        m.upsert_ru += REPLACE_RU_PER_KB * max(1.0, kb)
+        written(stored.body, created=False)
         return stored
 
     def metered_batch(partition_key: str, *, creates: Any = (), upserts: Any = ()) -> None:
         batch(partition_key, creates=creates, upserts=upserts)
         m.batches += 1
         m.batched += len(creates) + len(upserts)
-        for doc, per_kb in [(d, CREATE_RU_PER_KB) for d in creates] + [(d, REPLACE_RU_PER_KB) for d in upserts]:
-            kb = _kb({**doc, "pk": partition_key})
-            if per_kb == CREATE_RU_PER_KB:
-                m.creates += 1
-                m.create_kb += kb
-                m.create_ru += per_kb * max(1.0, kb)
-            else:
-                m.upserts += 1
-                m.upsert_kb += kb
-                m.upsert_ru += per_kb * max(1.0, kb)
+        for doc in creates:
+            written({**doc, "pk": partition_key}, created=True)
+        for doc in upserts:
+            written({**doc, "pk": partition_key}, created=False)
 
     store.read, store.query, store.create, store.upsert = metered_read, metered_query, metered_create, metered_upsert
     store.write_batch = metered_batch

@@ -26,6 +26,7 @@ from shared.documents import (
     EvaluationHistoryDoc,
     EvaluationStampDoc,
     OverrideDoc,
+    Partner,
     SubscriptionDoc,
     iso,
     partner_pk,
@@ -44,10 +45,9 @@ from shared.services.msa_association import count_linked
 
 log = logging.getLogger("competency.evaluation")
 
-PARTNER_TYPE = "partner"
 # What a night reads of a partner, in one query: the inputs, the partner (does it still
 # exist) and the stamp (was the message done, would the result be the same).
-NIGHTLY_READ_TYPES = (*EVALUATION_INPUT_TYPES, PARTNER_TYPE, "evaluationStamp")
+NIGHTLY_READ_TYPES = (*EVALUATION_INPUT_TYPES, Partner.doc_type, EvaluationStampDoc.doc_type)
 
 
 class Employee(NamedTuple):
@@ -258,7 +258,7 @@ class EvaluationService:
         partner is computed again."""
         pk = partner_pk(partner_id)
         documents = by_type(self._store.query(pk, types=list(NIGHTLY_READ_TYPES)))
-        if nightly and not documents.get(PARTNER_TYPE):
+        if nightly and not documents.get(Partner.doc_type):
             log.warning("partner %s no longer exists; nothing to evaluate", partner_id)
             return "gone", None
         stamp = next((d.body for d in documents.get(EvaluationStampDoc.doc_type, ())), None)
